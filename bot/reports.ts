@@ -1,0 +1,16 @@
+// What the bot posts for each kind of worker result, and how it shows each queue's progress.
+// Each feature's renderer lives in its own module under bot/; this file only maps them.
+import type { Job } from 'bullmq';
+import type { MessageEditOptions } from 'discord.js';
+import type { QueueName } from '../core/jobs.js';
+import type { NotifyHandlers } from './notify.js';
+import type { ProgressEditor } from './progress.js';
+import type { BotContext } from './types.js';
+
+export type ProgressRenderer = (job: Job, data: unknown, ctx: BotContext) => Promise<MessageEditOptions | undefined>;
+
+export const progressRenderers: Partial<Record<QueueName, ProgressRenderer>> = {};
+
+export function notifyHandlers(_progress: ProgressEditor): NotifyHandlers {
+  return {};
+}

@@ -1,0 +1,48 @@
+import { EmbedBuilder, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext } from '../bot/types.js';
+import { QUEUE_NAMES } from '../core/jobs.js';
+import { listWorkers, type WorkerInfo } from '../core/workerRegistry.js';
+
+export const data = new SlashCommandBuilder().setName('status').setDescription('Health of Kodiak: Redis, queues, workers and their ML backends');
+
+function formatUptime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const [d, h, m] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
+  return d ? `${d}d ${h}h ${m}m` : h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
+}
+
+async function redisLatency(ctx: BotContext): Promise<string> {
+  const start = performance.now();
+  try {
+    await ctx.redis.ping();
+    return `reachable (${(performance.now() - start).toFixed(1)} ms)`;
+  } catch (err) {
+    return `unreachable: ${(err as Error).message}`;
+  }
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const [redis, workers] = await Promise.all([redisLatency(ctx), listWorkers(ctx.redis, ctx.config.QUEUE_PREFIX).catch(() => [] as WorkerInfo[])]);
+  const queueLines = await Promise.all(
+    QUEUE_NAMES.map(async (name) => {
+      const queue = ctx.queues[name];
+      const [counts, connected] = await Promise.all([
+        queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+        queue.getWorkersCount().catch(() => 0),
+      ]);
+      const here = workers.filter((w) => w.queue === name);
+      const backends = [...new Set(here.map((w) => w.backend))].join(', ');
+      return `**${name}**: ${counts.waiting} waiting, ${counts.active} active, ${counts.delayed} delayed, ${counts.failed} failed; ${connected} worker${connected === 1 ? '' : 's'} connected${backends ? ` (${backends})` : ''}`;
+    }),
+  );
+  const embed = new EmbedBuilder()
+    .setTitle('Kodiak status')
+    .addFields(
+      { name: 'Redis', value: redis },
+      { name: 'Queues', value: queueLines.join('\n').slice(0, 1024) },
+      { name: 'Workers', value: workers.length ? workers.map((w) => `${w.queue} on ${w.host} (pid ${w.pid}): ${w.backend}`).join('\n').slice(0, 1024) : 'none announced' },
+      { name: 'Bot', value: `version ${ctx.version}, up ${formatUptime(Date.now() - ctx.startedAt)}` },
+    );
+  await interaction.editReply({ embeds: [embed] });
+}

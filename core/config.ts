@@ -1,0 +1,115 @@
+// Configuration from the environment, validated once at start-up. Every variable is listed,
+// with its default, in .env.example; a wrong value stops start-up with its name in the message.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const url = z.string().url();
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
+export const QUEUE_NAMES = ['collect', 'train', 'clean', 'predict', 'notify'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export const SEARCH_PROVIDER_IDS = ['openverse', 'wikimedia', 'duckduckgo', 'brave'] as const;
+export type SearchProviderId = (typeof SEARCH_PROVIDER_IDS)[number];
+
+const schema = z.object({
+  // Discord
+  DISCORD_TOKEN: z.string().optional(),
+  DISCORD_GUILD_ID: z.string().regex(/^\d{5,25}$/, 'must be a guild id (a snowflake)').optional(),
+  DISCORD_API_URL: url.optional(),
+  CLEANER_ROLE: z.string().optional(),
+
+  // Infrastructure
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((s) => /^rediss?:\/\//.test(s) && URL.canParse(s), 'must look like redis://host:port'),
+  START_REDIS: z.enum(['auto', 'never']).default('auto'),
+  QUEUE_PREFIX: z.string().regex(/^[\w-]+$/).default('kodiak'),
+  DATA_DIR: z.string().default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Workers
+  WORKER_QUEUES: z
+    .string()
+    .default('all')
+    .transform((s, ctx) => {
+      if (s.trim() === 'all' || s.trim() === '') return [...QUEUE_NAMES];
+      const names = s.split(',').map((x) => x.trim()).filter(Boolean);
+      const bad = names.filter((n) => !(QUEUE_NAMES as readonly string[]).includes(n));
+      if (bad.length) {
+        ctx.addIssue({ code: 'custom', message: `unknown queue ${bad.join(', ')}; known: ${QUEUE_NAMES.join(', ')}` });
+        return z.NEVER;
+      }
+      return names as QueueName[];
+    }),
+  COLLECT_CONCURRENCY: int(1, 64).default(2),
+  TRAIN_CONCURRENCY: int(1, 8).default(1),
+  CLEAN_CONCURRENCY: int(1, 8).default(1),
+  PREDICT_CONCURRENCY: int(1, 64).default(4),
+  NOTIFY_CONCURRENCY: int(1, 64).default(4),
+
+  // Collection
+  SEARCH_PROVIDERS: list.default(['openverse', 'wikimedia', 'duckduckgo', 'brave']).pipe(z.array(z.enum(SEARCH_PROVIDER_IDS))),
+  OPENVERSE_URL: url.default('https://api.openverse.org'),
+  OPENVERSE_CLIENT_ID: z.string().optional(),
+  OPENVERSE_CLIENT_SECRET: z.string().optional(),
+  WIKIMEDIA_URL: url.default('https://commons.wikimedia.org'),
+  DUCKDUCKGO_URL: url.default('https://duckduckgo.com'),
+  BRAVE_URL: url.default('https://api.search.brave.com'),
+  BRAVE_API_KEY: z.string().optional(),
+  DOWNLOAD_CONCURRENCY: int(1, 1024).default(64),
+  DOWNLOAD_PER_HOST: int(1, 256).default(8),
+  DOWNLOAD_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  DOWNLOAD_RETRIES: int(0, 10).default(3),
+  DOWNLOAD_MAX_BYTES: int(1024).default(20 * 1024 * 1024),
+  ALLOW_PRIVATE_URLS: bool.default(false),
+  MAX_IMAGE_SIZE: int(64, 4096).default(500),
+  MAX_IMAGE_PIXELS: int(1024).default(50_000_000),
+  VALID_PCT: num(0, 0.9).default(0.2),
+  SEED: int(0).default(42),
+
+  // Machine learning
+  TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  BACKBONE: z.string().default('mobilenet_v2_035'),
+  MODEL_MIRROR_URL: url.optional(),
+  BACKBONE_SHA256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  EMBED_THREADS: int(1, 64).default(2),
+
+  // Predictions
+  PREDICT_THRESHOLD: num(0, 1).default(0.5),
+  PREDICT_RATE_PER_MINUTE: int(1, 10_000).default(20),
+  PREDICT_MAX_BYTES: int(1024).default(10 * 1024 * 1024),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly variables: string[], message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment into a Config; throws ConfigError naming every wrong variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as they do in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    const vars = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? '')))];
+    throw new ConfigError(vars, `Invalid configuration:\n  ${lines.join('\n  ')}\nSee .env.example for every variable and its default.`);
+  }
+  return { ...parsed.data, DATA_DIR: path.resolve(parsed.data.DATA_DIR) };
+}

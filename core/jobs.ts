@@ -1,0 +1,158 @@
+// The contract between the bot and the workers: queue names and the payload and result of
+// every job, validated with zod at both ends. This is the only module both sides share.
+import { z } from 'zod';
+import { QUEUE_NAMES, SEARCH_PROVIDER_IDS, type QueueName } from './config.js';
+
+export { QUEUE_NAMES, type QueueName };
+
+export const DATASET_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+export const datasetRef = z.object({
+  /** The Discord guild (or `local` for the command line) that owns the dataset. */
+  guildId: z.string().min(1),
+  name: z.string().regex(DATASET_NAME, 'dataset names are 1-32 lowercase letters, digits, - or _'),
+});
+export type DatasetRef = z.infer<typeof datasetRef>;
+
+/** Where the bot reports on a job: a channel, the message it edits with progress, who asked. */
+export const reportTarget = z.object({
+  channelId: z.string(),
+  progressMessageId: z.string().optional(),
+  userId: z.string(),
+});
+export type ReportTarget = z.infer<typeof reportTarget>;
+
+export const imageSource = z.enum(['search', ...SEARCH_PROVIDER_IDS]);
+
+// --- collect: one job per class -------------------------------------------------------
+export const collectPayload = z.object({
+  dataset: datasetRef,
+  className: z.string().min(1).max(100),
+  /** The search query; defaults to the class name. */
+  query: z.string().min(1).max(200),
+  count: z.number().int().min(1).max(1000),
+  source: imageSource.default('search'),
+  target: reportTarget.optional(),
+});
+export type CollectPayload = z.infer<typeof collectPayload>;
+
+export const collectProgress = z.object({
+  className: z.string(),
+  searched: z.number().int(),
+  downloaded: z.number().int(),
+  failed: z.record(z.string(), z.number().int()),
+  duplicates: z.number().int(),
+  kept: z.number().int(),
+  wanted: z.number().int(),
+});
+export type CollectProgress = z.infer<typeof collectProgress>;
+
+export const collectResult = collectProgress.extend({
+  /** Which provider produced how many kept images. */
+  providers: z.record(z.string(), z.number().int()),
+  /** Providers that failed or were rate-limited, with the reason shown to the user. */
+  providerErrors: z.record(z.string(), z.string()),
+});
+export type CollectResult = z.infer<typeof collectResult>;
+
+// --- train ---------------------------------------------------------------------------
+export const trainPayload = z.object({
+  dataset: datasetRef,
+  epochs: z.number().int().min(1).max(500).optional(),
+  lr: z.number().positive().max(10).optional(),
+  backbone: z.string().optional(),
+  seed: z.number().int().min(0).optional(),
+  target: reportTarget.optional(),
+});
+export type TrainPayload = z.infer<typeof trainPayload>;
+
+export const perClassMetrics = z.record(
+  z.string(),
+  z.object({ precision: z.number(), recall: z.number(), n: z.number().int() }),
+);
+
+export const trainResult = z.object({
+  dataset: datasetRef,
+  modelVersion: z.number().int(),
+  backbone: z.string(),
+  backboneNote: z.string().optional(),
+  backend: z.string(),
+  classes: z.array(z.string()),
+  accuracy: z.number(),
+  errorRate: z.number(),
+  previousErrorRate: z.number().optional(),
+  perClass: perClassMetrics,
+  confusion: z.array(z.array(z.number().int())),
+  nTrain: z.number().int(),
+  nValid: z.number().int(),
+  seconds: z.number(),
+  fineTune: z.string().optional(),
+  /** Blob keys of rendered charts (confusion matrix, curves). */
+  charts: z.record(z.string(), z.string()),
+});
+export type TrainResult = z.infer<typeof trainResult>;
+
+// --- clean ---------------------------------------------------------------------------
+export const cleanKind = z.enum(['labels', 'duplicates', 'outliers', 'quality', 'all']);
+export type CleanKind = z.infer<typeof cleanKind>;
+
+export const cleanPayload = z.object({
+  dataset: datasetRef,
+  kind: cleanKind.default('all'),
+  count: z.number().int().min(1).max(100).default(10),
+  /** Page through suspects already found ("show 10 more"). */
+  offset: z.number().int().min(0).default(0),
+  target: reportTarget.optional(),
+});
+export type CleanPayload = z.infer<typeof cleanPayload>;
+
+// --- predict -------------------------------------------------------------------------
+export const predictImage = z.object({ name: z.string(), url: z.string().url() });
+
+export const predictPayload = z.object({
+  model: z.object({ dataset: datasetRef, version: z.number().int().optional() }),
+  images: z.array(predictImage).min(1).max(10),
+  target: reportTarget.extend({ replyToMessageId: z.string().optional() }).optional(),
+});
+export type PredictPayload = z.infer<typeof predictPayload>;
+
+export const prediction = z.object({
+  name: z.string(),
+  top: z.array(z.object({ class: z.string(), p: z.number() })),
+  notSure: z.boolean(),
+  error: z.string().optional(),
+});
+export type Prediction = z.infer<typeof prediction>;
+
+export const predictResult = z.object({
+  modelVersion: z.number().int(),
+  dataset: datasetRef,
+  predictions: z.array(prediction),
+});
+export type PredictResult = z.infer<typeof predictResult>;
+
+// --- notify: results the bot posts (consumed inside the bot process) -------------------
+export const notifyPayload = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('collect-done'), target: reportTarget, dataset: datasetRef, results: z.array(collectResult) }),
+  z.object({ kind: z.literal('train-done'), target: reportTarget, result: trainResult }),
+  z.object({ kind: z.literal('clean-done'), target: reportTarget, dataset: datasetRef, reportId: z.string() }),
+  z.object({ kind: z.literal('predict-done'), target: reportTarget.extend({ replyToMessageId: z.string().optional() }), result: predictResult }),
+  z.object({ kind: z.literal('job-failed'), target: reportTarget, queue: z.enum(QUEUE_NAMES), message: z.string() }),
+]);
+export type NotifyPayload = z.infer<typeof notifyPayload>;
+
+/** Each queue's payload schema, so both ends validate with the same code. */
+export const payloadSchemas = {
+  collect: collectPayload,
+  train: trainPayload,
+  clean: cleanPayload,
+  predict: predictPayload,
+  notify: notifyPayload,
+} satisfies Record<QueueName, z.ZodType>;
+
+export type PayloadOf<Q extends QueueName> = z.infer<(typeof payloadSchemas)[Q]>;
+
+/** A stable job id so that the same request run twice is one job (BullMQ dedupes by id). */
+export function jobId(...parts: (string | number)[]): string {
+  return parts.map((p) => String(p).replace(/[:\s]/g, '_')).join('.');
+}

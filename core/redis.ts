@@ -1,0 +1,103 @@
+// Redis connections, and the embedded Redis that `npm start` launches when none answers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './log.js';
+
+export type { Redis };
+
+/** A connection BullMQ can share: it requires maxRetriesPerRequest null for blocking calls. */
+export function createRedis(url: string, opts: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...opts });
+}
+
+/** True when a Redis server answers PING at `url` within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+}
+
+async function onPath(cmd: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, cmd);
+    try {
+      await fs.access(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return undefined;
+}
+
+export interface EmbeddedRedis {
+  readonly started: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Make sure a Redis answers at `url`. When nothing does, the host is loopback and
+ * `redis-server` is on the PATH, start one as a child process with AOF persistence under
+ * `dataDir/redis`. Throws with a helpful message when no Redis can be had.
+ */
+export async function ensureRedis(
+  url: string,
+  dataDir: string,
+  log: Logger,
+  mode: 'auto' | 'never' = 'auto',
+): Promise<EmbeddedRedis> {
+  if (await redisAnswers(url)) return { started: false, stop: async () => {} };
+  const parsed = new URL(url);
+  const binary = await onPath('redis-server');
+  if (mode === 'never' || !isLoopbackHost(parsed.hostname) || !binary) {
+    throw new Error(
+      `REDIS_URL: nothing answers at ${url}` +
+        (binary ? '' : ' and redis-server is not on the PATH (install it, e.g. apt-get install redis-server)'),
+    );
+  }
+  const dir = path.join(dataDir, 'redis');
+  await fs.mkdir(dir, { recursive: true });
+  const port = parsed.port || '6379';
+  const child: ChildProcess = spawn(
+    binary,
+    ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+    { stdio: 'ignore' },
+  );
+  log.info({ port, dir, pid: child.pid }, 'no Redis answered: started an embedded redis-server with AOF persistence');
+  for (let i = 0; i < 50; i++) {
+    if (await redisAnswers(url, 500)) {
+      return {
+        started: true,
+        stop: async () => {
+          if (child.exitCode !== null) return;
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGTERM');
+          await exited;
+        },
+      };
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`REDIS_URL: started redis-server on port ${port} but it never answered`);
+}

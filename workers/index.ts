@@ -1,0 +1,96 @@
+// Starts one BullMQ worker per queue named in WORKER_QUEUES. Each queue's processor lives in
+// workers/<queue>.ts: a default export taking the job (so it also runs sandboxed) and an
+// optional init() that prepares the process (e.g. the ML backend) and says what it runs on.
+import { Worker, type Job } from 'bullmq';
+import type { QueueName } from '../core/jobs.js';
+import { announceWorker, describeWorker } from '../core/workerRegistry.js';
+import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
+
+export interface ProcessorModule {
+  default: (job: Job) => Promise<unknown>;
+  init?: (rt: WorkerRuntime) => Promise<{ backend: string }>;
+  /** How long a job may run without renewing its lock; long for training. */
+  lockDurationMs?: number;
+}
+
+/** The notify queue is consumed inside the bot process, not here. */
+export type WorkerQueue = Exclude<QueueName, 'notify'>;
+
+const PROCESSORS: Partial<Record<WorkerQueue, () => Promise<ProcessorModule>>> = {
+};
+
+const CONCURRENCY_VAR = {
+  collect: 'COLLECT_CONCURRENCY',
+  train: 'TRAIN_CONCURRENCY',
+  clean: 'CLEAN_CONCURRENCY',
+  predict: 'PREDICT_CONCURRENCY',
+} as const satisfies Record<WorkerQueue, string>;
+
+export interface RunningWorkers {
+  workers: Worker[];
+  backends: Partial<Record<WorkerQueue, string>>;
+  close(): Promise<void>;
+}
+
+function isWorkerQueue(q: QueueName): q is WorkerQueue {
+  return q !== 'notify';
+}
+
+export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName[]): Promise<RunningWorkers> {
+  setRuntime(rt);
+  const { config, log } = rt;
+  const workers: Worker[] = [];
+  const withdrawals: (() => Promise<void>)[] = [];
+  const backends: RunningWorkers['backends'] = {};
+  for (const queue of queues.filter(isWorkerQueue)) {
+    const load = PROCESSORS[queue];
+    if (!load) continue;
+    const mod = await load();
+    const { backend } = (await mod.init?.(rt)) ?? { backend: 'none (no ML)' };
+    backends[queue] = backend;
+    const worker = new Worker(queue, mod.default, {
+      connection: rt.redis.duplicate(),
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config[CONCURRENCY_VAR[queue]],
+      lockDuration: mod.lockDurationMs ?? 30_000,
+    });
+    worker.on('error', (err) => log.error({ err, queue }, 'worker error'));
+    worker.on('failed', (job, err) => void reportFailure(rt, queue, job, err));
+    workers.push(worker);
+    withdrawals.push(announceWorker(rt.redis, config.QUEUE_PREFIX, describeWorker(queue, backend)));
+    log.info({ queue, backend, concurrency: config[CONCURRENCY_VAR[queue]] }, 'worker started');
+  }
+  return {
+    workers,
+    backends,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(withdrawals.map((w) => w()));
+    },
+  };
+}
+
+/** Log every failure; tell the user once, when the last attempt has failed. */
+async function reportFailure(rt: WorkerRuntime, queue: WorkerQueue, job: Job | undefined, err: Error): Promise<void> {
+  const finalAttempt = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+  rt.log.error({ err, queue, jobId: job?.id, attempt: job?.attemptsMade, final: finalAttempt }, 'job failed');
+  const target = job?.data?.target;
+  if (!finalAttempt || !target) return;
+  const message = err.name === 'UserError' || err.name === 'UnrecoverableError' ? err.message : 'an internal error (it has been logged)';
+  await notifyBot(rt, queue, job?.id, { kind: 'job-failed', target, queue, message }).catch((e) => rt.log.error({ err: e }, 'could not report a failure'));
+}
+
+/** `tsx workers/index.ts`: run only the workers, e.g. on a GPU machine. */
+export async function runWorkersStandalone(): Promise<void> {
+  const rt = getRuntime();
+  const running = await startWorkers(rt, rt.config.WORKER_QUEUES);
+  const shutdown = async (signal: string) => {
+    rt.log.info({ signal }, 'closing workers');
+    await running.close();
+    await rt.queues.close();
+    rt.redis.disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,0 +1,4 @@
+// `npx tsx workers/main.ts`: only the workers (for a machine that runs no bot, e.g. a GPU box).
+import { runWorkersStandalone } from './index.js';
+
+await runWorkersStandalone();
