@@ -66,6 +66,18 @@ export const trainPayload = z.object({
 });
 export type TrainPayload = z.infer<typeof trainPayload>;
 
+export const trainStage = z.enum(['waiting', 'downloading-backbone', 'embedding', 'training', 'evaluating', 'cleaning', 'saving']);
+export type TrainStage = z.infer<typeof trainStage>;
+
+/** What the train worker reports as job progress; the bot renders it in the progress message. */
+export const trainProgress = z.object({
+  stage: trainStage,
+  done: z.number(),
+  total: z.number(),
+  detail: z.string().optional(),
+});
+export type TrainProgress = z.infer<typeof trainProgress>;
+
 export const perClassMetrics = z.record(
   z.string(),
   z.object({ precision: z.number(), recall: z.number(), n: z.number().int() }),

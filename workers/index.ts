@@ -3,6 +3,7 @@
 // optional init() that prepares the process (e.g. the ML backend) and says what it runs on.
 import { Worker, type Job } from 'bullmq';
 import type { QueueName } from '../core/jobs.js';
+import { onCancelRequest } from '../core/cancel.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
 import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
 
@@ -42,6 +43,7 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
   const workers: Worker[] = [];
   const withdrawals: (() => Promise<void>)[] = [];
   const backends: RunningWorkers['backends'] = {};
+  const byQueue = new Map<string, Worker>();
   for (const queue of queues.filter(isWorkerQueue)) {
     const load = PROCESSORS[queue];
     if (!load) continue;
@@ -57,13 +59,18 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
     worker.on('error', (err) => log.error({ err, queue }, 'worker error'));
     worker.on('failed', (job, err) => void reportFailure(rt, queue, job, err));
     workers.push(worker);
+    byQueue.set(queue, worker);
     withdrawals.push(announceWorker(rt.redis, config.QUEUE_PREFIX, describeWorker(queue, backend)));
     log.info({ queue, backend, concurrency: config[CONCURRENCY_VAR[queue]] }, 'worker started');
   }
+  const stopListening = await onCancelRequest(rt.redis, config.QUEUE_PREFIX, ({ queue, jobId, by }) => {
+    if (byQueue.get(queue)?.cancelJob(jobId, `cancelled by ${by}`)) log.info({ queue, jobId, by }, 'job cancelled');
+  });
   return {
     workers,
     backends,
     async close() {
+      await stopListening();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all(withdrawals.map((w) => w()));
     },

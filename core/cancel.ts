@@ -1,0 +1,34 @@
+// Cancelling a running job from another process: the bot publishes the job id on a Redis
+// channel; every worker process listens and aborts the job if it runs it (BullMQ's
+// worker.cancelJob hands the processor an aborted AbortSignal).
+import type { Redis } from 'ioredis';
+import type { QueueName } from './jobs.js';
+
+export interface CancelRequest {
+  queue: QueueName;
+  jobId: string;
+  by: string;
+}
+
+const channel = (prefix: string) => `${prefix}:cancel`;
+
+export async function requestCancel(redis: Redis, prefix: string, req: CancelRequest): Promise<number> {
+  return redis.publish(channel(prefix), JSON.stringify(req));
+}
+
+/** Subscribe with a dedicated connection; returns a function that unsubscribes and closes it. */
+export async function onCancelRequest(redis: Redis, prefix: string, handle: (req: CancelRequest) => void): Promise<() => Promise<void>> {
+  const sub = redis.duplicate();
+  sub.on('message', (_channel: string, message: string) => {
+    try {
+      handle(JSON.parse(message) as CancelRequest);
+    } catch {
+      /* a malformed message is not ours to act on */
+    }
+  });
+  await sub.subscribe(channel(prefix));
+  return async () => {
+    await sub.unsubscribe().catch(() => {});
+    sub.disconnect();
+  };
+}

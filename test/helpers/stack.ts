@@ -1,0 +1,72 @@
+// Starts Kodiak in-process for a test: its own Redis key prefix and data dir, the workers
+// for the queues asked for, and (when a Discord URL is given) the bot logged into it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type Config, type QueueName } from '../../core/config.js';
+import { createLogger } from '../../core/log.js';
+import { createQueues } from '../../core/queues.js';
+import { createRedis } from '../../core/redis.js';
+import { createServices, type Services } from '../../core/services.js';
+import { startBot, type RunningBot } from '../../bot/main.js';
+import { startWorkers, type RunningWorkers } from '../../workers/index.js';
+
+export interface TestStack {
+  config: Config;
+  services: Services;
+  workers: RunningWorkers;
+  bot?: RunningBot;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  /** Queues that get workers in this process (default: all). */
+  queues?: QueueName[];
+  /** Start the bot too (needs DISCORD_API_URL and DISCORD_TOKEN in env). */
+  bot?: boolean;
+}
+
+/** Deletes every key under a prefix: tests share one Redis and never flush it. */
+export async function deleteKeys(redis: ReturnType<typeof createRedis>, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
+  const prefix = `t-${randomUUID().slice(0, 8)}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kodiak-test-'));
+  const config = loadConfig({
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    ALLOW_PRIVATE_URLS: 'true',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    EMBED_THREADS: '1',
+    ...opts.env,
+  });
+  const log = createLogger(config.LOG_LEVEL);
+  const redis = createRedis(config.REDIS_URL);
+  const services = createServices(config, redis, log);
+  const queues = createQueues(redis, prefix);
+  const workers = await startWorkers({ ...services, queues }, opts.queues ?? config.WORKER_QUEUES);
+  const bot = opts.bot ? await startBot(services) : undefined;
+  return {
+    config,
+    services,
+    workers,
+    bot,
+    async stop() {
+      await bot?.stop();
+      await workers.close();
+      await queues.close();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
