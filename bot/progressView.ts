@@ -13,10 +13,11 @@ export interface ProgressState {
 
 const STAGE_TEXT: Record<TrainProgress['stage'], string> = {
   waiting: 'waiting for a worker',
-  'downloading-backbone': 'downloading the backbone',
+  backbone: 'loading the backbone (downloaded once)',
   embedding: 'computing image features',
   training: 'training the head',
-  evaluating: 'evaluating on the validation set',
+  evaluation: 'evaluating on the validation set',
+  'fine-tuning': 'fine-tuning the backbone',
   cleaning: 'looking for label errors and odd images',
   saving: 'saving the model',
 };

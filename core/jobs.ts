@@ -52,6 +52,8 @@ export const collectResult = collectProgress.extend({
   providers: z.record(z.string(), z.number().int()),
   /** Providers that failed or were rate-limited, with the reason shown to the user. */
   providerErrors: z.record(z.string(), z.string()),
+  /** Set when the class's job failed for good; the counts are its last progress. */
+  error: z.string().optional(),
 });
 export type CollectResult = z.infer<typeof collectResult>;
 
@@ -66,7 +68,8 @@ export const trainPayload = z.object({
 });
 export type TrainPayload = z.infer<typeof trainPayload>;
 
-export const trainStage = z.enum(['waiting', 'downloading-backbone', 'embedding', 'training', 'evaluating', 'cleaning', 'saving']);
+/** The ML core's stages (core/ml/types.ts TrainStage) plus the worker's own. */
+export const trainStage = z.enum(['waiting', 'backbone', 'embedding', 'training', 'evaluation', 'fine-tuning', 'saving', 'cleaning']);
 export type TrainStage = z.infer<typeof trainStage>;
 
 /** What the train worker reports as job progress; the bot renders it in the progress message. */
@@ -99,8 +102,10 @@ export const trainResult = z.object({
   nValid: z.number().int(),
   seconds: z.number(),
   fineTune: z.string().optional(),
-  /** Blob keys of rendered charts (confusion matrix, curves). */
-  charts: z.record(z.string(), z.string()),
+  /** Names of the charts saved with the model version (ModelStore.chartPath). */
+  charts: z.array(z.string()),
+  /** What the collection children of a /train flow gathered, when there were any. */
+  collected: z.array(collectResult).optional(),
 });
 export type TrainResult = z.infer<typeof trainResult>;
 

@@ -3,13 +3,24 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Redis } from './redis.js';
+import path from 'node:path';
+import { FileBlobStore } from './store/blobs.js';
+import { RedisDatasetStore } from './store/datasets.js';
+import type { BlobStore, DatasetStore } from './store/types.js';
+import { ModelStore } from './ml/models.js';
 
 export interface Services {
   config: Config;
   redis: Redis;
   log: Logger;
+  blobs: BlobStore;
+  datasets: DatasetStore;
+  models: ModelStore;
 }
 
 export function createServices(config: Config, redis: Redis, log: Logger): Services {
-  return { config, redis, log };
+  const blobs = new FileBlobStore(path.join(config.DATA_DIR, 'blobs'));
+  const datasets = new RedisDatasetStore(redis, config.QUEUE_PREFIX, { seed: config.SEED, validPct: config.VALID_PCT });
+  const models = new ModelStore(config.DATA_DIR);
+  return { config, redis, log, blobs, datasets, models };
 }

@@ -1,7 +1,7 @@
 // Starts one BullMQ worker per queue named in WORKER_QUEUES. Each queue's processor lives in
 // workers/<queue>.ts: a default export taking the job (so it also runs sandboxed) and an
 // optional init() that prepares the process (e.g. the ML backend) and says what it runs on.
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueName } from '../core/jobs.js';
 import { onCancelRequest } from '../core/cancel.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
@@ -18,6 +18,9 @@ export interface ProcessorModule {
 export type WorkerQueue = Exclude<QueueName, 'notify'>;
 
 const PROCESSORS: Partial<Record<WorkerQueue, () => Promise<ProcessorModule>>> = {
+  collect: () => import('./collect.js'),
+  train: () => import('./train.js'),
+  predict: () => import('./predict.js'),
 };
 
 const CONCURRENCY_VAR = {
@@ -79,11 +82,13 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
 
 /** Log every failure; tell the user once, when the last attempt has failed. */
 async function reportFailure(rt: WorkerRuntime, queue: WorkerQueue, job: Job | undefined, err: Error): Promise<void> {
-  const finalAttempt = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+  const unrecoverable = err instanceof UnrecoverableError;
+  const finalAttempt = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || unrecoverable;
   rt.log.error({ err, queue, jobId: job?.id, attempt: job?.attemptsMade, final: finalAttempt }, 'job failed');
   const target = job?.data?.target;
   if (!finalAttempt || !target) return;
-  const message = err.name === 'UserError' || err.name === 'UnrecoverableError' ? err.message : 'an internal error (it has been logged)';
+  // Unrecoverable failures carry a message meant for the user (a UserError or a cancel).
+  const message = unrecoverable || err.name === 'UserError' ? err.message : 'an internal error (it has been logged)';
   await notifyBot(rt, queue, job?.id, { kind: 'job-failed', target, queue, message }).catch((e) => rt.log.error({ err: e }, 'could not report a failure'));
 }
 
