@@ -10,6 +10,7 @@ import { startNotifyConsumer, type NotifyHandlers } from './notify.js';
 import { attachRouter } from './router.js';
 import { ProgressEditor } from './progress.js';
 import { notifyHandlers } from './reports.js';
+import { closePredictEvents } from './predictions.js';
 import { watchProgress } from './watchProgress.js';
 import type { BotContext } from './types.js';
 
@@ -49,6 +50,7 @@ export async function startBot(services: Services, extraNotify: NotifyHandlers =
     ctx,
     async stop() {
       await notify.close();
+      await closePredictEvents(ctx);
       await stopWatching();
       progress.stop();
       await queues.close();

@@ -2,6 +2,7 @@
 // enqueue what should be posted and the bot posts it. BullMQ gives at-least-once delivery and
 // retries; each handler makes its post idempotent (job ids are stable per result).
 import { Worker, type Job } from 'bullmq';
+import type { MessageCreateOptions } from 'discord.js';
 import { notifyPayload, type NotifyPayload } from '../core/jobs.js';
 import type { BotContext } from './types.js';
 
@@ -9,14 +10,28 @@ export type NotifyKind = NotifyPayload['kind'];
 export type NotifyHandler<K extends NotifyKind> = (payload: Extract<NotifyPayload, { kind: K }>, ctx: BotContext, job: Job) => Promise<void>;
 export type NotifyHandlers = { [K in NotifyKind]?: NotifyHandler<K> };
 
-async function sendToChannel(ctx: BotContext, channelId: string, content: string): Promise<void> {
+/**
+ * Post a notification's message once: a retried notify job finds the id of what it already
+ * posted and does not post again. (The window between posting and recording is milliseconds.)
+ */
+export async function postOnce(ctx: BotContext, job: Job, channelId: string, build: () => Promise<MessageCreateOptions>): Promise<string | undefined> {
+  const key = `${ctx.config.QUEUE_PREFIX}:posted:${job.id}`;
+  const existing = await ctx.redis.get(key);
+  if (existing) return existing;
   const channel = await ctx.client.channels.fetch(channelId);
-  if (channel?.isSendable()) await channel.send({ content, allowedMentions: { parse: [] } });
+  if (!channel?.isSendable()) return undefined;
+  const message = await channel.send(await build());
+  await ctx.redis.set(key, message.id, 'EX', 7 * 24 * 3600);
+  return message.id;
 }
 
+
 const builtin: NotifyHandlers = {
-  'job-failed': async (p, ctx) => {
-    await sendToChannel(ctx, p.target.channelId, `⚠️ The ${p.queue} job for <@${p.target.userId}> failed: ${p.message}`);
+  'job-failed': async (p, ctx, job) => {
+    await postOnce(ctx, job, p.target.channelId, async () => ({
+      content: `⚠️ <@${p.target.userId}>, your ${p.queue} job did not finish: ${p.message}`.slice(0, 2000),
+      allowedMentions: { users: [p.target.userId] },
+    }));
   },
 };
 

@@ -1,6 +1,6 @@
 // What a progress message shows for a collection and a training: one bar per class while
 // collecting, then the training stage. Pure: state in, message body out.
-import { EmbedBuilder, type MessageEditOptions } from 'discord.js';
+import { EmbedBuilder } from 'discord.js';
 import type { CollectProgress, TrainProgress } from '../core/jobs.js';
 import { progressBar } from './progress.js';
 
@@ -33,7 +33,8 @@ export function trainLine(p: TrainProgress): string {
   return `${bar}${STAGE_TEXT[p.stage]}${p.total > 0 ? ` ${p.done}/${p.total}` : ''}${p.detail ? `: ${p.detail}` : ''}`;
 }
 
-export function renderProgress(state: ProgressState): MessageEditOptions {
+/** Typed as a plain body so it can be both sent and used as an edit. */
+export function renderProgress(state: ProgressState): { embeds: EmbedBuilder[] } {
   const parts: string[] = [];
   if (state.collect.size) parts.push('**Collecting images**', ...[...state.collect.values()].map(collectLine));
   if (state.train) parts.push('**Training**', trainLine(state.train));

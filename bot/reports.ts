@@ -6,11 +6,19 @@ import type { QueueName } from '../core/jobs.js';
 import type { NotifyHandlers } from './notify.js';
 import type { ProgressEditor } from './progress.js';
 import type { BotContext } from './types.js';
+import { collectDoneHandler, renderCollectProgress } from './collectReports.js';
+import { renderTrainProgress, trainDoneHandler } from './trainReports.js';
 
 export type ProgressRenderer = (job: Job, data: unknown, ctx: BotContext) => Promise<MessageEditOptions | undefined>;
 
-export const progressRenderers: Partial<Record<QueueName, ProgressRenderer>> = {};
+export const progressRenderers: Partial<Record<QueueName, ProgressRenderer>> = {
+  collect: renderCollectProgress,
+  train: renderTrainProgress,
+};
 
-export function notifyHandlers(_progress: ProgressEditor): NotifyHandlers {
-  return {};
+export function notifyHandlers(progress: ProgressEditor): NotifyHandlers {
+  return {
+    'collect-done': collectDoneHandler(progress),
+    'train-done': trainDoneHandler(progress),
+  };
 }

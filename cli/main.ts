@@ -6,6 +6,8 @@ import { isUserError } from '../core/errors.js';
 type Sub = { main(argv: string[]): Promise<number>; summary: string };
 
 const SUBCOMMANDS: Record<string, () => Promise<Sub>> = {
+  sgd: () => import('./sgd.js'),
+  dataset: () => import('./dataset.js'),
 };
 
 function usage(): string {

@@ -32,3 +32,15 @@ export async function onCancelRequest(redis: Redis, prefix: string, handle: (req
     sub.disconnect();
   };
 }
+
+const cancelledKey = (prefix: string, queue: QueueName, jobId: string) => `${prefix}:cancelled:${queue}:${jobId}`;
+
+/** Remember that a job was cancelled, for a job that has not started yet (e.g. waiting on children). */
+export async function markCancelled(redis: Redis, prefix: string, req: CancelRequest): Promise<void> {
+  await redis.set(cancelledKey(prefix, req.queue, req.jobId), req.by, 'EX', 24 * 3600);
+}
+
+/** Who cancelled the job before it started, if anyone did. */
+export async function cancelledBy(redis: Redis, prefix: string, queue: QueueName, jobId: string): Promise<string | undefined> {
+  return (await redis.get(cancelledKey(prefix, queue, jobId))) ?? undefined;
+}

@@ -3,6 +3,8 @@
 // command that throws becomes an ephemeral error while the bot stays up.
 import { SlashCommandBuilder } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerCommands } from '../bot/commands.js';
+import type { Command } from '../bot/types.js';
 import { startKodiak, type Kodiak } from './helpers/harness.js';
 
 let k: Kodiak;
@@ -43,17 +45,14 @@ describe('the bot against the fake Discord', () => {
   });
 
   it('turns an error thrown by a command into an ephemeral reply and stays up', async () => {
-    const commands = k.ctx.commands as Map<string, unknown>;
-    commands.set('explode', {
+    const explode: Command = {
       data: new SlashCommandBuilder().setName('explode').setDescription('throws'),
       execute: async () => {
         throw new Error('kaboom');
       },
-    });
-    await k.bot!.client.application.commands.set(
-      [...k.ctx.commands.values()].map((c) => (c as { data: { toJSON(): never } }).data.toJSON()),
-      k.fake.guild.id,
-    );
+    };
+    (k.ctx.commands as Map<string, Command>).set('explode', explode);
+    await registerCommands(k.bot!.client, k.ctx.commands, k.fake.guild.id, k.ctx.log);
     await k.fake.waitForCommands(['explode']);
     const handle = await k.fake.user('bob').runCommand('explode', {});
     const reply = await handle.reply();

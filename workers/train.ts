@@ -3,6 +3,7 @@
 // then a clean job so the suspects follow the report. Cancellable through /cancel.
 import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
+import { cancelledBy } from '../core/cancel.js';
 import { isUserError } from '../core/errors.js';
 import { collectResult, jobId, trainPayload, type CollectResult, type TrainProgress, type TrainResult } from '../core/jobs.js';
 import { initBackend } from '../core/ml/backend.js';
@@ -48,6 +49,8 @@ export default async function train(job: Job, _token?: string, signal?: AbortSig
   const payload = trainPayload.parse(job.data);
   const { dataset } = payload;
   const progress = throttledProgress(job);
+  const cancelled = await cancelledBy(rt.redis, rt.config.QUEUE_PREFIX, 'train', job.id!);
+  if (cancelled) throw new UnrecoverableError(`training of ${dataset.name} was cancelled by ${cancelled}`);
   try {
     const meta = await rt.datasets.require(dataset);
     const items: TrainItem[] = (await rt.datasets.items(dataset)).map((i) => ({ id: i.id, label: i.label, split: i.split, path: rt.blobs.path(i.id) }));

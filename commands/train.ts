@@ -1,0 +1,89 @@
+// /train: the one command a user needs. A dataset that does not exist yet is created (from a
+// preset such as `bears`, or the classes given) and collected first, as one BullMQ flow; an
+// existing one is retrained on its current labels. Progress shows in one channel message.
+import { escapeMarkdown, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { UserError } from '../core/errors.js';
+import { DATASET_NAME, type DatasetRef } from '../core/jobs.js';
+import { BACKBONES } from '../core/ml/backbones/registry.js';
+import { parseClassList } from '../core/store/classNames.js';
+import { enqueueTraining, PRESETS } from '../core/trainFlow.js';
+import { initialProgress, startTracking } from '../bot/collectReports.js';
+import { renderProgress } from '../bot/progressView.js';
+import type { BotContext } from '../bot/types.js';
+
+export const DEFAULT_IMAGES_PER_CLASS = 60;
+
+export const data = new SlashCommandBuilder()
+  .setName('train')
+  .setDescription('Train a classifier: collects images first if the dataset is new (try: /train bears)')
+  .addStringOption((o) => o.setName('name').setDescription(`Dataset name; presets: ${Object.keys(PRESETS).join(', ')}`).setRequired(true).setMaxLength(32))
+  .addStringOption((o) => o.setName('classes').setDescription('Comma-separated classes for a new dataset, e.g. "grizzly bear, black bear"').setMaxLength(1000))
+  .addIntegerOption((o) => o.setName('images').setDescription(`Images per class to collect (default ${DEFAULT_IMAGES_PER_CLASS} for a new dataset)`).setMinValue(10).setMaxValue(300))
+  .addIntegerOption((o) => o.setName('epochs').setDescription('Passes over the training images (default 20)').setMinValue(1).setMaxValue(200))
+  .addNumberOption((o) => o.setName('lr').setDescription('Peak learning rate of the one-cycle schedule (default 0.003)').setMinValue(1e-6).setMaxValue(1))
+  .addStringOption((o) =>
+    o
+      .setName('backbone')
+      .setDescription('Feature extractor (default: ImageNet MobileNetV2-0.35)')
+      .addChoices(...Object.keys(BACKBONES).map((id) => ({ name: id, value: id }))),
+  );
+
+export function requireGuild(interaction: ChatInputCommandInteraction): string {
+  if (!interaction.guildId) throw new UserError('Kodiak works in servers, not in direct messages.');
+  return interaction.guildId;
+}
+
+export function datasetRefFrom(interaction: ChatInputCommandInteraction, option = 'name'): DatasetRef {
+  const name = interaction.options.getString(option, true).trim().toLowerCase();
+  if (!DATASET_NAME.test(name)) throw new UserError('Dataset names are 1-32 lowercase letters, digits, - or _ (e.g. `bears`).');
+  return { guildId: requireGuild(interaction), name };
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+  const dataset = datasetRefFrom(interaction);
+  await interaction.deferReply();
+  const classesOption = interaction.options.getString('classes');
+  const images = interaction.options.getInteger('images') ?? undefined;
+
+  let meta = await ctx.datasets.get(dataset);
+  let created = false;
+  if (!meta) {
+    const classes = classesOption ? parseClassList(classesOption) : [...(PRESETS[dataset.name] ?? [])];
+    if (classes.length < 2) {
+      throw new UserError(`There is no dataset called \`${dataset.name}\` yet. Give it at least two classes: \`/train ${dataset.name} classes: cat, dog\` (or use a preset: ${Object.keys(PRESETS).join(', ')}).`);
+    }
+    meta = await ctx.datasets.create(dataset, classes, interaction.user.id);
+    created = true;
+  } else if (classesOption) {
+    throw new UserError(`\`${dataset.name}\` exists already with classes ${meta.classes.join(', ')}. Use /dataset to change it, or train without \`classes\`.`);
+  }
+  const collectCount = created ? (images ?? DEFAULT_IMAGES_PER_CLASS) : images;
+
+  const channel = await ctx.client.channels.fetch(interaction.channelId);
+  if (!channel?.isSendable()) throw new UserError('I cannot post in this channel: give me Send Messages here, or use another channel.');
+  const title = `Training ${escapeMarkdown(dataset.name)}`;
+  const progressMessage = collectCount
+    ? await channel.send({ ...initialProgress(dataset, meta.classes, collectCount), allowedMentions: { parse: [] } })
+    : await channel.send({ ...renderProgress({ title, collect: new Map(), train: { stage: 'waiting', done: 0, total: 0 } }), allowedMentions: { parse: [] } });
+  const target = { channelId: channel.id, progressMessageId: progressMessage.id, userId: interaction.user.id };
+  if (collectCount) startTracking(target, dataset, meta.classes, collectCount);
+
+  await enqueueTraining(ctx.redis, ctx.config.QUEUE_PREFIX, ctx.queues, {
+    train: {
+      dataset,
+      epochs: interaction.options.getInteger('epochs') ?? undefined,
+      lr: interaction.options.getNumber('lr') ?? undefined,
+      backbone: interaction.options.getString('backbone') ?? undefined,
+      target,
+    },
+    collect: collectCount ? { classes: meta.classes, count: collectCount } : undefined,
+    runId: interaction.id,
+  });
+
+  const what = created
+    ? `Created **${escapeMarkdown(dataset.name)}** (${meta.classes.map((c) => escapeMarkdown(c)).join(', ')}); collecting ${collectCount} images per class, then training.`
+    : collectCount
+      ? `Topping **${escapeMarkdown(dataset.name)}** up to ${collectCount} images per class, then retraining.`
+      : `Retraining **${escapeMarkdown(dataset.name)}** on its current labels.`;
+  await interaction.editReply({ content: `${what} Progress: ${progressMessage.url}\n\`/cancel ${dataset.name}\` stops it.`, allowedMentions: { parse: [] } });
+}

@@ -1,0 +1,243 @@
+// The downloader: one shared undici Agent, a global and a per-host concurrency limit, timeouts,
+// retries with backoff (honouring Retry-After) on 429, 5xx and dropped connections, a byte cap
+// enforced while streaming, manual redirects re-checked by the SSRF guard, and respect for
+// `X-Robots-Tag: noai`. Failures are RejectErrors with a reason code, never raw errors.
+import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { Agent, request } from 'undici';
+import type { Config } from '../config.js';
+import { RejectError } from './reasons.js';
+import { BLOCKED_ADDRESS, checkLiteralHost, guardedLookup, systemResolver, type AddressPolicy, type Resolver } from './ssrf.js';
+
+export const USER_AGENT = 'KodiakBot/0.1 (+README)';
+
+export interface DownloaderOptions {
+  concurrency: number;
+  perHost: number;
+  timeoutMs: number;
+  retries: number;
+  maxBytes: number;
+  allowPrivate: boolean;
+  trustedRanges?: string[];
+  resolve?: Resolver;
+  /** Extra say over which hosts may be fetched, redirects included. */
+  allowHost?: (hostname: string) => boolean;
+  maxRedirects?: number;
+  /** First retry delay when the server gives no Retry-After; doubles each time. */
+  retryBaseMs?: number;
+  /** A Retry-After longer than this is not waited for: the image is given up as rate-limited. */
+  maxRetryAfterMs?: number;
+  userAgent?: string;
+}
+
+export function downloaderOptions(config: Config): DownloaderOptions {
+  return {
+    concurrency: config.DOWNLOAD_CONCURRENCY,
+    perHost: config.DOWNLOAD_PER_HOST,
+    timeoutMs: config.DOWNLOAD_TIMEOUT_MS,
+    retries: config.DOWNLOAD_RETRIES,
+    maxBytes: config.DOWNLOAD_MAX_BYTES,
+    allowPrivate: config.ALLOW_PRIVATE_URLS,
+  };
+}
+
+export interface Downloaded {
+  bytes: Buffer;
+  /** The URL after redirects. */
+  url: string;
+  contentType?: string;
+  attempts: number;
+}
+
+/** A failure worth another attempt, with the reason to report if attempts run out. */
+class Retryable extends Error {
+  constructor(
+    readonly reason: 'rate-limited' | 'server-error' | 'connection' | 'truncated',
+    readonly retryAfterMs?: number,
+  ) {
+    super(reason);
+  }
+}
+
+const RETRYABLE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string') return e.code;
+  }
+  return undefined;
+}
+
+function findBlocked(err: unknown): Error | undefined {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === BLOCKED_ADDRESS) return e as unknown as Error;
+  }
+  return undefined;
+}
+
+/** Retry-After as milliseconds (seconds or an HTTP date), or undefined. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function robotsForbidAi(value: string | string[] | undefined): boolean {
+  const all = (Array.isArray(value) ? value.join(',') : value ?? '').toLowerCase();
+  return /(^|[\s,:])(noai|noimageai)($|[\s,])/.test(all);
+}
+
+export class Downloader {
+  private readonly agent: Agent;
+  private readonly global: LimitFunction;
+  private readonly hosts = new Map<string, LimitFunction>();
+  private readonly policy: AddressPolicy;
+
+  constructor(readonly opts: DownloaderOptions) {
+    this.policy = { allowPrivate: opts.allowPrivate, trustedRanges: opts.trustedRanges };
+    this.global = pLimit(opts.concurrency);
+    this.agent = new Agent({
+      connections: opts.perHost,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 10_000,
+      connect: { timeout: opts.timeoutMs, lookup: guardedLookup(this.policy, opts.resolve ?? systemResolver) },
+    });
+  }
+
+  /** Download `url`, following redirects and retrying; throws RejectError on failure. */
+  async download(url: string, signal?: AbortSignal): Promise<Downloaded> {
+    const retries = this.opts.retries;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return { ...(await this.followRedirects(url, signal)), attempts: attempt + 1 };
+      } catch (err) {
+        if (!(err instanceof Retryable)) throw err;
+        const maxWait = this.opts.maxRetryAfterMs ?? 30_000;
+        if (attempt >= retries || (err.retryAfterMs ?? 0) > maxWait) throw new RejectError(err.reason, `after ${attempt + 1} attempts`);
+        const backoff = (this.opts.retryBaseMs ?? 500) * 2 ** attempt * (0.75 + Math.random() / 2);
+        await sleep(err.retryAfterMs ?? backoff, undefined, { signal });
+      }
+    }
+  }
+
+  private async followRedirects(start: string, signal?: AbortSignal): Promise<Omit<Downloaded, 'attempts'>> {
+    let current = start;
+    for (let hop = 0; hop <= (this.opts.maxRedirects ?? 5); hop++) {
+      const url = this.checkUrl(current);
+      const result = await this.withSlots(url, () => this.fetchOnce(url, signal));
+      if ('bytes' in result) return result;
+      current = result.location;
+    }
+    throw new RejectError('too-many-redirects');
+  }
+
+  private checkUrl(raw: string): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new RejectError('bad-url', raw.slice(0, 100));
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RejectError('bad-url', url.protocol);
+    if (url.username || url.password) throw new RejectError('bad-url', 'credentials in URL');
+    if (this.opts.allowHost && !this.opts.allowHost(url.hostname)) throw new RejectError('blocked-address', url.hostname);
+    try {
+      checkLiteralHost(url.hostname, this.policy);
+    } catch (err) {
+      throw new RejectError('blocked-address', (err as Error).message);
+    }
+    return url;
+  }
+
+  /** Per-host slot first, then a global one, so requests queued for a busy host hold no global slot. */
+  private withSlots<T>(url: URL, fn: () => Promise<T>): Promise<T> {
+    const key = url.host;
+    let host = this.hosts.get(key);
+    if (!host) this.hosts.set(key, (host = pLimit(this.opts.perHost)));
+    const limiter = host;
+    return limiter(() => this.global(fn)).finally(() => {
+      if (limiter.activeCount === 0 && limiter.pendingCount === 0 && this.hosts.get(key) === limiter) this.hosts.delete(key);
+    });
+  }
+
+  private async fetchOnce(url: URL, signal?: AbortSignal): Promise<Omit<Downloaded, 'attempts'> | { location: string }> {
+    // A whole-attempt deadline on top of undici's idle timeouts, against bodies that trickle.
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs * 3);
+    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, {
+        dispatcher: this.agent,
+        method: 'GET',
+        headers: { 'user-agent': this.opts.userAgent ?? USER_AGENT, accept: 'image/*,*/*;q=0.5' },
+        signal: combined,
+      });
+    } catch (err) {
+      throw this.classify(err, signal, 'connection');
+    }
+    const { statusCode: status, headers, body } = res;
+    // Destroying a body we do not want emits an abort error: expected, so swallowed.
+    body.on('error', () => {});
+    const drop = () => body.destroy();
+    if (status >= 300 && status < 400 && headers.location) {
+      drop();
+      return { location: new URL(String(headers.location), url).toString() };
+    }
+    if (status === 429 || status >= 500) {
+      drop();
+      throw new Retryable(status === 429 ? 'rate-limited' : 'server-error', parseRetryAfter(headers['retry-after']));
+    }
+    if (status < 200 || status >= 300) {
+      drop();
+      throw new RejectError('http-error', `HTTP ${status}`);
+    }
+    if (robotsForbidAi(headers['x-robots-tag'])) {
+      drop();
+      throw new RejectError('robots-noai');
+    }
+    const declared = Number(headers['content-length'] ?? NaN);
+    if (declared > this.opts.maxBytes) {
+      drop();
+      throw new RejectError('too-large', `${declared} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of body) {
+        total += (chunk as Buffer).length;
+        if (total > this.opts.maxBytes) {
+          drop();
+          throw new RejectError('too-large', `over ${this.opts.maxBytes} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      if (err instanceof RejectError) throw err;
+      throw this.classify(err, signal, 'truncated');
+    }
+    const contentType = headers['content-type'];
+    return { bytes: Buffer.concat(chunks, total), url: url.toString(), contentType: Array.isArray(contentType) ? contentType[0] : contentType };
+  }
+
+  /** Map an undici/socket error to a reason; a dropped connection is worth retrying. */
+  private classify(err: unknown, signal: AbortSignal | undefined, dropped: 'connection' | 'truncated'): Error {
+    if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+    const blocked = findBlocked(err);
+    if (blocked) return new RejectError('blocked-address', blocked.message);
+    const code = errorCode(err);
+    if (code && TIMEOUT_CODES.has(code)) return new RejectError('timeout');
+    if ((err as Error).name === 'TimeoutError' || code === 'UND_ERR_ABORTED' || (err as Error).name === 'AbortError') return new RejectError('timeout');
+    if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return new Retryable('truncated');
+    if (code && RETRYABLE_SOCKET_CODES.has(code)) return new Retryable(dropped);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new RejectError('connection', 'host not found');
+    return new RejectError(dropped, (err as Error).message);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,132 @@
+// The shared ingestion pipeline: candidate (a URL or bytes) -> download -> verify and
+// normalise -> blob store -> dataset item. Bounded memory: a fixed number of candidates are
+// in flight, and decodes have their own small limit so downloads keep going while sharp works.
+import os from 'node:os';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Config } from '../config.js';
+import type { Services } from '../services.js';
+import type { DatasetRef, ItemSource } from '../store/types.js';
+import { Downloader, downloaderOptions } from './download.js';
+import { countReason, isRejectError } from './reasons.js';
+import { normaliseImage, type VerifyOptions } from './verify.js';
+
+export interface Candidate {
+  label: string;
+  source: ItemSource;
+  /** Bytes in hand (upload, zip) or a loader (file on disk); otherwise source.url is downloaded. */
+  bytes?: Uint8Array | (() => Promise<Uint8Array>);
+}
+
+export interface PipelineCounts {
+  downloaded: number;
+  failed: Record<string, number>;
+  duplicates: number;
+  kept: number;
+}
+
+export type CandidateOutcome = { kind: 'kept'; id: string } | { kind: 'duplicate' } | { kind: 'failed'; reason: string } | { kind: 'skipped' };
+
+export interface PipelineOptions {
+  downloader: Downloader;
+  verify: VerifyOptions;
+  /** Stop once this many new images are kept (collection); in-flight work is abandoned. */
+  stopAfterKept?: number;
+  signal?: AbortSignal;
+  /** Called after every candidate settles, with the running counts. */
+  onSettled?: (candidate: Candidate, outcome: CandidateOutcome, counts: PipelineCounts) => void;
+}
+
+// One downloader (one connection pool and one set of limits) per configuration in a process.
+const downloaders = new WeakMap<Config, Downloader>();
+
+export function sharedDownloader(config: Config): Downloader {
+  let d = downloaders.get(config);
+  if (!d) downloaders.set(config, (d = new Downloader(downloaderOptions(config))));
+  return d;
+}
+
+/** Close the process's shared downloader, if one was made (worker and CLI shutdown). */
+export async function closeSharedDownloader(config: Config): Promise<void> {
+  const d = downloaders.get(config);
+  downloaders.delete(config);
+  await d?.close();
+}
+
+/** Decodes in flight per process: enough to keep both cores busy, few enough to bound memory. */
+export const VERIFY_CONCURRENCY = Math.max(2, Math.min(4, os.availableParallelism()));
+let verifyLimit: LimitFunction = pLimit(VERIFY_CONCURRENCY);
+
+export function setVerifyConcurrency(n: number): void {
+  verifyLimit = pLimit(n);
+}
+
+export function verifyOptions(config: Config): VerifyOptions {
+  return { maxSize: config.MAX_IMAGE_SIZE, maxPixels: config.MAX_IMAGE_PIXELS };
+}
+
+class Stopped extends Error {}
+
+/** Run candidates through the pipeline; returns the counts (the dataset holds the kept items). */
+export async function runPipeline(services: Services, ref: DatasetRef, candidates: Candidate[], opts: PipelineOptions): Promise<PipelineCounts> {
+  const counts: PipelineCounts = { downloaded: 0, failed: {}, duplicates: 0, kept: 0 };
+  const enough = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, enough.signal]) : enough.signal;
+  const target = opts.stopAfterKept ?? Infinity;
+  let reserved = 0; // adds in progress, so concurrent finishers do not overshoot the target
+  const slots = pLimit(opts.downloader.opts.concurrency + VERIFY_CONCURRENCY * 2);
+
+  async function one(c: Candidate): Promise<CandidateOutcome> {
+    if (signal.aborted) return { kind: 'skipped' };
+    let bytes: Uint8Array;
+    if (c.bytes) bytes = typeof c.bytes === 'function' ? await c.bytes() : c.bytes;
+    else {
+      bytes = (await opts.downloader.download(c.source.url ?? '', signal)).bytes;
+      counts.downloaded++;
+    }
+    const image = await verifyLimit(() => (signal.aborted ? Promise.reject(new Stopped()) : normaliseImage(bytes, opts.verify)));
+    if (counts.kept + reserved >= target) return { kind: 'skipped' };
+    reserved++;
+    try {
+      await services.blobs.put(image.jpeg);
+      const added = await services.datasets.addItem(ref, {
+        id: image.sha256,
+        label: c.label,
+        source: c.source,
+        width: image.width,
+        height: image.height,
+        bytes: image.jpeg.length,
+        phash: image.phash,
+      });
+      if (added.outcome !== 'added') return { kind: 'duplicate' };
+      return { kind: 'kept', id: added.item.id };
+    } finally {
+      reserved--;
+    }
+  }
+
+  await Promise.all(
+    candidates.map((c) =>
+      slots(async () => {
+        let outcome: CandidateOutcome;
+        try {
+          outcome = await one(c);
+        } catch (err) {
+          if (isRejectError(err)) outcome = { kind: 'failed', reason: err.reason };
+          else if (signal.aborted) outcome = { kind: 'skipped' };
+          else if ((err as Error).name === 'UserError') throw err;
+          else {
+            services.log.warn({ err, url: c.source.url, path: c.source.path }, 'image pipeline failed');
+            outcome = { kind: 'failed', reason: 'corrupt' };
+          }
+        }
+        if (outcome.kind === 'kept') counts.kept++;
+        else if (outcome.kind === 'duplicate') counts.duplicates++;
+        else if (outcome.kind === 'failed') countReason(counts.failed, outcome.reason);
+        if (counts.kept >= target) enough.abort();
+        if (outcome.kind !== 'skipped') opts.onSettled?.(c, outcome, counts);
+      }),
+    ),
+  );
+  if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+  return counts;
+}

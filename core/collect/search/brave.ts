@@ -1,0 +1,38 @@
+// Brave Search image API: needs BRAVE_API_KEY (X-Subscription-Token); up to 200 results a call.
+import { endpoint, httpJson } from './http.js';
+import type { SearchHit, SearchProvider } from './types.js';
+
+interface BraveImageResult {
+  title?: string;
+  url?: string;
+  source?: string;
+  thumbnail?: { src?: string };
+  properties?: { url?: string; width?: number; height?: number };
+}
+interface BraveResponse {
+  type?: string;
+  results?: BraveImageResult[];
+}
+
+export class BraveProvider implements SearchProvider {
+  readonly id = 'brave' as const;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+  ) {}
+
+  async search(query: string, limit: number, signal?: AbortSignal): Promise<SearchHit[]> {
+    const data = await httpJson<BraveResponse>(
+      endpoint(this.baseUrl, 'res/v1/images/search', { q: query, count: Math.min(200, Math.max(1, limit)), safesearch: 'strict' }),
+      { headers: { 'x-subscription-token': this.apiKey }, signal },
+    );
+    const hits: SearchHit[] = [];
+    for (const r of data.results ?? []) {
+      const url = r.properties?.url ?? r.thumbnail?.src;
+      if (!url) continue;
+      hits.push({ url, pageUrl: r.url, title: r.title, creator: r.source, width: r.properties?.width, height: r.properties?.height });
+    }
+    return hits.slice(0, limit);
+  }
+}

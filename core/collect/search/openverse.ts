@@ -1,0 +1,93 @@
+// Openverse (api.openverse.org): openly licensed images with licence and creator. Anonymous by
+// default (page_size <= 20, about 1 request/s); with OPENVERSE_CLIENT_ID/SECRET it exchanges
+// them for a bearer token (client credentials) and may ask for bigger pages.
+import { endpoint, httpJson } from './http.js';
+import { ProviderError, type SearchHit, type SearchProvider } from './types.js';
+
+interface OpenverseImage {
+  url: string;
+  foreign_landing_url?: string;
+  title?: string | null;
+  creator?: string | null;
+  license?: string;
+  license_version?: string | null;
+  width?: number | null;
+  height?: number | null;
+}
+interface OpenverseResponse {
+  result_count: number;
+  page_count: number;
+  page: number;
+  results: OpenverseImage[];
+}
+interface TokenResponse {
+  access_token: string;
+  expires_in: number;
+}
+
+export interface OpenverseOptions {
+  baseUrl: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+/** Openverse refuses pages deeper than 20. */
+const MAX_PAGES = 20;
+
+export class OpenverseProvider implements SearchProvider {
+  readonly id = 'openverse' as const;
+  private token?: { value: string; expiresAt: number };
+
+  constructor(private readonly opts: OpenverseOptions) {}
+
+  private async authHeader(signal?: AbortSignal): Promise<Record<string, string>> {
+    const { clientId, clientSecret } = this.opts;
+    if (!clientId || !clientSecret) return {};
+    if (!this.token || this.token.expiresAt < Date.now() + 60_000) {
+      const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+      const t = await httpJson<TokenResponse>(endpoint(this.opts.baseUrl, 'v1/auth_tokens/token/', {}), {
+        method: 'POST',
+        body: body.toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        signal,
+      }).catch((err: Error) => {
+        throw new ProviderError(`could not get a token with OPENVERSE_CLIENT_ID/SECRET: ${err.message}`);
+      });
+      this.token = { value: t.access_token, expiresAt: Date.now() + t.expires_in * 1000 };
+    }
+    return { authorization: `Bearer ${this.token.value}` };
+  }
+
+  async search(query: string, limit: number, signal?: AbortSignal): Promise<SearchHit[]> {
+    const headers = await this.authHeader(signal);
+    const pageSize = Math.min(limit, headers.authorization ? 100 : 20);
+    const hits: SearchHit[] = [];
+    for (let page = 1; page <= MAX_PAGES && hits.length < limit; page++) {
+      let data: OpenverseResponse;
+      try {
+        data = await httpJson<OpenverseResponse>(
+          endpoint(this.opts.baseUrl, 'v1/images/', { q: query, page_size: pageSize, page, mature: 'false' }),
+          { headers, signal },
+        );
+      } catch (err) {
+        // A later page failing still leaves the earlier pages usable.
+        if (hits.length > 0 && err instanceof ProviderError) break;
+        throw err;
+      }
+      for (const r of data.results ?? []) {
+        if (!r.url) continue;
+        hits.push({
+          url: r.url,
+          pageUrl: r.foreign_landing_url,
+          title: r.title ?? undefined,
+          creator: r.creator ?? undefined,
+          license: r.license ? `CC ${r.license.toUpperCase()}${r.license_version ? ` ${r.license_version}` : ''}` : undefined,
+          width: r.width ?? undefined,
+          height: r.height ?? undefined,
+        });
+      }
+      if (!data.results?.length || page >= (data.page_count ?? page)) break;
+    }
+    return hits.slice(0, limit);
+  }
+}

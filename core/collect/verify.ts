@@ -1,0 +1,99 @@
+// Verification and normalisation of downloaded or uploaded bytes: sniff the real type, refuse
+// what is not a raster image, decode with a pixel limit, then auto-rotate, flatten alpha on
+// white, convert to sRGB, keep the first frame, shrink to MAX_IMAGE_SIZE and re-encode as a
+// metadata-free JPEG. The sha256 of that JPEG is the image's identity.
+import { fileTypeFromBuffer } from 'file-type';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { sha256Hex } from '../store/blobs.js';
+import { phashFromGray32 } from './phash.js';
+import { RejectError } from './reasons.js';
+
+export const MIN_SIDE = 64;
+export const JPEG_QUALITY = 90;
+
+const RASTER_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/tiff']);
+
+export interface VerifyOptions {
+  /** Longest side of the stored image (MAX_IMAGE_SIZE). */
+  maxSize: number;
+  /** Refuse images with more pixels than this before decoding (MAX_IMAGE_PIXELS). */
+  maxPixels: number;
+  minSide?: number;
+}
+
+export interface NormalisedImage {
+  jpeg: Buffer;
+  sha256: string;
+  phash: string;
+  width: number;
+  height: number;
+  /** What the bytes were before normalisation (jpeg, png, gif, ...). */
+  format: string;
+}
+
+function looksLikeSvg(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.subarray(0, 2048)).toString('utf8').replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  return /^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!doctype svg[^>]*>\s*)?<svg[\s>]/.test(head);
+}
+
+/** Check the bytes are a raster image we accept; returns the sniffed MIME type. */
+export async function sniffImage(bytes: Uint8Array): Promise<string> {
+  // SVG is text (file-type calls it XML or nothing), so look for it first.
+  if (looksLikeSvg(bytes)) throw new RejectError('svg');
+  const type = await fileTypeFromBuffer(bytes);
+  if (type?.mime === 'image/svg+xml') throw new RejectError('svg');
+  if (!type) throw new RejectError('not-an-image', 'unrecognised bytes');
+  if (!RASTER_TYPES.has(type.mime)) throw new RejectError('not-an-image', type.mime);
+  return type.mime;
+}
+
+function decodeFailure(err: unknown): RejectError {
+  const message = (err as Error).message ?? String(err);
+  if (/pixel limit/i.test(message)) return new RejectError('too-many-pixels');
+  return new RejectError('corrupt', message.split('\n')[0]);
+}
+
+/** Verify and normalise one image; throws RejectError with the reason when it is refused. */
+export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Promise<NormalisedImage> {
+  const mime = await sniffImage(bytes);
+  // failOn 'warning': libjpeg only *warns* about corrupt entropy data and truncation, and
+  // decodes garbage; a dataset is better without those images.
+  const input = { failOn: 'warning' as const, limitInputPixels: opts.maxPixels };
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, input).metadata();
+  } catch (err) {
+    throw decodeFailure(err);
+  }
+  const { width = 0, height = 0 } = meta;
+  // Headers are cheap to read: refuse decompression bombs before decoding a single pixel.
+  if (width * height > opts.maxPixels) throw new RejectError('too-many-pixels', `${width}x${height}`);
+  if (Math.min(width, height) < (opts.minSide ?? MIN_SIDE)) throw new RejectError('too-small', `${width}x${height}`);
+
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    let pipeline = sharp(bytes, input)
+      .autoOrient()
+      // Shrink-on-load lets libjpeg decode big JPEGs at 1/2, 1/4 or 1/8 scale directly.
+      .resize({ width: opts.maxSize, height: opts.maxSize, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: true });
+    if (meta.hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' });
+    // CMYK, grayscale and 16-bit inputs become 8-bit sRGB; sRGB input (embedded ICC profiles
+    // are applied by default) skips the extra step.
+    if (meta.space !== 'srgb' || (meta.channels ?? 0) < 3 || meta.depth !== 'uchar') pipeline = pipeline.toColourspace('srgb');
+    out = await pipeline.jpeg({ quality: JPEG_QUALITY }).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw decodeFailure(err);
+  }
+  const jpeg = out.data;
+  // The hash comes from the stored JPEG itself, so anyone can recompute it from the blob. A full
+  // decode (no shrink-on-load) and a linear filter keep it stable across source sizes.
+  const gray = await sharp(jpeg).resize(32, 32, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false }).greyscale().raw().toBuffer();
+  return {
+    jpeg,
+    sha256: sha256Hex(jpeg),
+    phash: phashFromGray32(gray),
+    width: out.info.width,
+    height: out.info.height,
+    format: mime.replace('image/', ''),
+  };
+}

@@ -1,0 +1,12 @@
+// Messages between the embedding pool and its worker threads.
+export type EmbedTaskInput = { kind: 'path'; path: string } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'rgb'; rgb: Uint8Array };
+
+export interface EmbedTask {
+  taskId: number;
+  inputs: EmbedTaskInput[];
+}
+
+export type WorkerReply =
+  | { type: 'ready'; backend: string }
+  | { type: 'result'; taskId: number; features: Float32Array; errors: (string | null)[] }
+  | { type: 'fatal'; message: string };

@@ -1,0 +1,48 @@
+// Worker thread entry for embedding: one tfjs backend (wasm has no threads in Node, so each
+// thread is one core) and one backbone per thread. Decoding of every task starts as soon as
+// it arrives (sharp works off-thread), while inference runs the tasks one after another:
+// with two tasks in flight, the next batch is decoded while the current one is inferred.
+import { parentPort, workerData } from 'node:worker_threads';
+import { initBackend, type BackendChoice } from './backend.js';
+import { loadBackbone, type BackboneSource } from './backbones/index.js';
+import { decodeRgb, toBatchTensor } from './preprocess.js';
+import type { EmbedTask, EmbedTaskInput, WorkerReply } from './embedProtocol.js';
+
+const { source, backend, maxPixels } = workerData as { source: BackboneSource; backend: BackendChoice; maxPixels?: number };
+const port = parentPort!;
+
+async function main(): Promise<void> {
+  const info = await initBackend(backend);
+  const backbone = await loadBackbone(source);
+  const size = backbone.inputSize;
+  // Warm-up: the first inference compiles kernels; keep that out of the measured work.
+  const warm = toBatchTensor(new Uint8Array(size * size * 3), size, backbone.normalisation);
+  backbone.embed(warm);
+  warm.dispose();
+  port.postMessage({ type: 'ready', backend: info.name } satisfies WorkerReply);
+
+  const decode = (input: EmbedTaskInput) => (input.kind === 'rgb' ? Promise.resolve(input.rgb) : decodeRgb(input.kind === 'path' ? input.path : input.bytes, size, { maxPixels }));
+  let queue = Promise.resolve();
+  port.on('message', (task: EmbedTask) => {
+    const decoded = Promise.allSettled(task.inputs.map(decode));
+    queue = queue.then(async () => {
+      const results = await decoded;
+      const errors = results.map((r) => (r.status === 'rejected' ? String((r.reason as Error)?.message ?? r.reason) : null));
+      const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      let features: Float32Array = new Float32Array(0);
+      if (ok.length > 0) {
+        const pixels = new Uint8Array(ok.length * size * size * 3);
+        ok.forEach((rgb, i) => pixels.set(rgb, i * size * size * 3));
+        const batch = toBatchTensor(pixels, size, backbone.normalisation);
+        try {
+          features = backbone.embed(batch);
+        } finally {
+          batch.dispose();
+        }
+      }
+      port.postMessage({ type: 'result', taskId: task.taskId, features, errors } satisfies WorkerReply, [features.buffer as ArrayBuffer]);
+    });
+  });
+}
+
+main().catch((err: unknown) => port.postMessage({ type: 'fatal', message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply));

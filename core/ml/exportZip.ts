@@ -1,0 +1,87 @@
+// /model export: a zip that loads on its own. The head becomes a plain tfjs LayersModel (the
+// input standardisation folded into its first Dense layer, softmax at the end), next to
+// classes.json, preprocessing.json (which backbone, where to get it, how to prepare pixels),
+// metrics.json and a README with the few lines of tfjs that classify an image.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { zipSync, strToU8 } from 'fflate';
+import * as tf from '@tensorflow/tfjs';
+import { backboneSpec } from './backbones/registry.js';
+import { foldedLayers, type HeadJSON } from './head.js';
+import type { DatasetRef } from '../jobs.js';
+import type { ModelMeta, ModelStore } from './models.js';
+
+/** The head as tfjs LayersModel files (model.json + weights.bin). */
+export async function headModelFiles(head: HeadJSON): Promise<{ modelJson: string; weights: Uint8Array }> {
+  const layers = foldedLayers(head);
+  const model = tf.sequential();
+  layers.forEach((l, i) =>
+    model.add(tf.layers.dense({ units: l.units, inputShape: i === 0 ? [l.inputs] : undefined, activation: i + 1 === layers.length ? 'softmax' : 'relu' })),
+  );
+  tf.tidy(() => model.setWeights(layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inputs, l.units]), tf.tensor1d(l.bias)])));
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  model.dispose();
+  const a = artifacts!;
+  const json = { format: 'layers-model', generatedBy: 'kodiak', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] };
+  return { modelJson: JSON.stringify(json), weights: new Uint8Array(a.weightData as ArrayBuffer) };
+}
+
+function readme(meta: ModelMeta, tuned: boolean): string {
+  const spec = backboneSpec(meta.backbone);
+  const p = meta.preprocessing;
+  const scale = p.normalisation.range === '[-1,1]' ? '.div(127.5).sub(1)' : '.div(255)';
+  const backboneLoad = tuned
+    ? `const features = await tf.loadLayersModel(base + 'backbone/model.json'); // fine-tuned, pooling included`
+    : spec?.kind === 'download' && spec.format === 'layers'
+      ? `const net = await tf.loadLayersModel('${spec.url}');\nconst features = tf.model({ inputs: net.inputs, outputs: tf.layers.globalAveragePooling2d({}).apply(net.outputs[0]) });`
+      : spec?.kind === 'bundled'
+        ? `// ${spec.title}: the files nsfwjs ships in dist/models/${spec.folder}/ (see preprocessing.json)\nconst features = /* load it, take ${spec.featureLayer ? `layer ${spec.featureLayer}` : `node ${spec.featureNode}`} */;`
+        : `const features = await tf.loadGraphModel('${spec?.kind === 'download' ? spec.url : meta.backbone}');`;
+  return `# ${meta.dataset.name} v${meta.version}
+
+Classes: ${meta.classes.join(', ')}. Validation accuracy ${(meta.metrics.accuracy * 100).toFixed(1)}% on ${meta.metrics.nValid} images.
+Backbone: ${meta.backbone} (${p.inputSize} px, pixels scaled to ${p.normalisation.range}, resize the shorter side then centre-crop).
+\`model.json\` is the classifier head: ${p.featureSize} backbone features in, class probabilities out.
+
+\`\`\`js
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+const base = 'file://' + process.cwd() + '/'; // or the URL this folder is served from (with tfjs-node: file://)
+${backboneLoad}
+const head = await tf.loadLayersModel(base + 'model.json');
+const classes = ${JSON.stringify(meta.classes)};
+const { data } = await sharp('photo.jpg').resize(${p.inputSize}, ${p.inputSize}, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+const x = tf.tensor4d(new Float32Array(data), [1, ${p.inputSize}, ${p.inputSize}, 3])${scale};
+const probs = head.predict(features.predict(x)).dataSync();
+console.log(classes.map((c, i) => [c, probs[i]]).sort((a, b) => b[1] - a[1]));
+\`\`\`
+`;
+}
+
+/** The zip of a model version (the latest when `version` is absent). */
+export async function exportZip(store: ModelStore, ref: DatasetRef, version?: number): Promise<{ fileName: string; zip: Uint8Array; meta: ModelMeta }> {
+  const meta = await store.require(ref, version);
+  const head = await store.head(ref, meta.version);
+  const { modelJson, weights } = await headModelFiles(head);
+  const spec = backboneSpec(meta.backbone);
+  const files: Record<string, Uint8Array> = {
+    'model.json': strToU8(modelJson),
+    'weights.bin': weights,
+    'classes.json': strToU8(JSON.stringify(meta.classes)),
+    'preprocessing.json': strToU8(JSON.stringify({ ...meta.preprocessing, backboneUrl: spec?.kind === 'download' ? spec.url : undefined, backboneSpec: spec }, null, 1)),
+    'metrics.json': strToU8(JSON.stringify({ ...meta.metrics, version: meta.version, datasetRevision: meta.datasetRevision, seed: meta.seed }, null, 1)),
+  };
+  const tuned = store.tunedBackboneDir(ref, meta.version);
+  if (tuned) {
+    files['backbone/model.json'] = await readFile(path.join(tuned, 'model.json'));
+    files['backbone/weights.bin'] = await readFile(path.join(tuned, 'weights.bin'));
+  }
+  files['README.md'] = strToU8(readme(meta, !!tuned));
+  return { fileName: `${ref.name}-v${meta.version}.zip`, zip: zipSync(files, { level: 6 }), meta };
+}

@@ -1,0 +1,93 @@
+// Dataset items -> feature matrices: resolves the backbone (download once, or fall back with a
+// note), embeds what the cache lacks on worker threads, and returns row-major X / y per split.
+// Training uses it, and so can the cleaner (k-fold out-of-fold probabilities on all items).
+import { initBackend, type BackendChoice, type BackendInfo } from './backend.js';
+import { DEFAULT_BACKBONE, resolveBackbone, type BackboneSource } from './backbones/index.js';
+import { EmbeddingCache } from './embedCache.js';
+import { embedItems } from './embedPool.js';
+import type { Preprocessing, TrainItem } from './types.js';
+import { UserError } from '../errors.js';
+
+export interface FeatureOptions {
+  dataDir: string;
+  classes: string[];
+  backbone?: string;
+  mirrorUrl?: string;
+  backboneSha256?: string;
+  backend?: BackendChoice;
+  /** Embedding worker threads (wasm: one core each). */
+  threads?: number;
+  maxPixels?: number;
+  signal?: AbortSignal;
+  onProgress?: (stage: 'backbone' | 'embedding', done: number, total: number) => void;
+}
+
+export interface FeatureSet {
+  X: Float32Array;
+  y: Int32Array;
+  ids: string[];
+}
+
+export interface DatasetFeatures {
+  train: FeatureSet;
+  valid: FeatureSet;
+  dim: number;
+  source: BackboneSource;
+  backboneNote?: string;
+  backend: BackendInfo;
+  preprocessing: Preprocessing;
+  /** Items that could not be used (undecodable image), with the reason. */
+  skipped: { id: string; reason: string }[];
+  embedding: { cached: number; computed: number };
+}
+
+function stack(items: TrainItem[], features: Map<string, Float32Array>, classIndex: Map<string, number>, dim: number): FeatureSet {
+  const rows = items.filter((it) => features.has(it.id));
+  const X = new Float32Array(rows.length * dim);
+  rows.forEach((it, i) => X.set(features.get(it.id)!, i * dim));
+  return { X, y: Int32Array.from(rows, (it) => classIndex.get(it.label)!), ids: rows.map((it) => it.id) };
+}
+
+export async function datasetFeatures(items: TrainItem[], opts: FeatureOptions): Promise<DatasetFeatures> {
+  const classIndex = new Map(opts.classes.map((c, i) => [c, i]));
+  const unknown = [...new Set(items.filter((it) => !classIndex.has(it.label)).map((it) => it.label))];
+  if (unknown.length) throw new UserError(`images are labelled with unknown classes: ${unknown.join(', ')}`);
+  const backend = await initBackend(opts.backend ?? 'auto');
+  opts.onProgress?.('backbone', 0, 1);
+  const resolved = await resolveBackbone(opts.backbone ?? DEFAULT_BACKBONE, {
+    dataDir: opts.dataDir,
+    mirrorUrl: opts.mirrorUrl,
+    sha256: opts.backboneSha256,
+    signal: opts.signal,
+  });
+  opts.onProgress?.('backbone', 1, 1);
+  const { spec } = resolved.source;
+  const cache = new EmbeddingCache(opts.dataDir, spec.id, spec.featureSize);
+  // The TensorFlow backends use every core from one thread; wasm needs one thread per core.
+  const threads = opts.threads ?? (backend.name === 'tensorflow' ? 1 : 2);
+  const embedded = await embedItems(
+    items.map((it) => ({ id: it.id, input: { kind: 'path' as const, path: it.path } })),
+    {
+      source: resolved.source,
+      featureSize: spec.featureSize,
+      threads,
+      backend: backend.name === 'tensorflow' ? (backend.provider.endsWith('gpu') ? 'tensorflow-gpu' : 'tensorflow') : (backend.name as BackendChoice),
+      cache,
+      maxPixels: opts.maxPixels,
+      signal: opts.signal,
+      onProgress: (done, total) => opts.onProgress?.('embedding', done, total),
+    },
+  );
+  const dim = spec.featureSize;
+  return {
+    train: stack(items.filter((it) => it.split === 'train'), embedded.features, classIndex, dim),
+    valid: stack(items.filter((it) => it.split === 'valid'), embedded.features, classIndex, dim),
+    dim,
+    source: resolved.source,
+    backboneNote: resolved.note,
+    backend,
+    preprocessing: { backbone: spec.id, inputSize: spec.inputSize, normalisation: spec.normalisation, featureSize: dim, resize: 'shorter-side-then-centre-crop' },
+    skipped: [...embedded.failed].map(([id, reason]) => ({ id, reason })),
+    embedding: { cached: embedded.cached, computed: embedded.computed },
+  };
+}

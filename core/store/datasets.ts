@@ -1,0 +1,197 @@
+// Datasets in Redis. Per dataset (keys share a {hash tag} so a Redis Cluster keeps them together
+// and the Lua scripts may touch them all):
+//   <prefix>:ds:{guild:name}:meta      hash   guildId, name, classes (JSON), createdAt, createdBy, seed, validPct, revision
+//   <prefix>:ds:{guild:name}:items     hash   item id -> DatasetItem JSON
+//   <prefix>:ds:{guild:name}:phash     hash   item id -> 16 hex (scanned by the near-duplicate check)
+//   <prefix>:ds:{guild:name}:counts    hash   "<label>\n<split>" -> active items (for stratification)
+//   <prefix>:ds:{guild:name}:rejected  hash   reason -> count
+//   <prefix>:dsidx:<guild>             set    dataset names of a guild
+import type { Redis } from 'ioredis';
+import { UserError } from '../errors.js';
+import { checkDatasetRef, cleanClassNames, findClass } from './classNames.js';
+import { ADD_ITEM, CREATE, runScript, SET_CLASSES, SET_FIELD } from './lua.js';
+import { splitDraw } from './split.js';
+import type { AddItemOutcome, DatasetItem, DatasetMeta, DatasetRef, DatasetStore, ItemStatus, LabelChange } from './types.js';
+
+/** Images whose perceptual hashes differ in at most this many bits count as the same picture. */
+export const NEAR_DUPLICATE_BITS = 4;
+
+export interface DatasetStoreOptions {
+  seed: number;
+  validPct: number;
+  nearDuplicateBits?: number;
+}
+
+export class RedisDatasetStore implements DatasetStore {
+  private readonly nearBits: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly opts: DatasetStoreOptions,
+  ) {
+    this.nearBits = opts.nearDuplicateBits ?? NEAR_DUPLICATE_BITS;
+  }
+
+  private keys(ref: DatasetRef) {
+    checkDatasetRef(ref);
+    const base = `${this.prefix}:ds:{${ref.guildId}:${ref.name}}`;
+    return {
+      meta: `${base}:meta`,
+      items: `${base}:items`,
+      phash: `${base}:phash`,
+      counts: `${base}:counts`,
+      rejected: `${base}:rejected`,
+      index: `${this.prefix}:dsidx:${ref.guildId}`,
+    };
+  }
+
+  async create(ref: DatasetRef, classes: string[], createdBy: string): Promise<DatasetMeta> {
+    const k = this.keys(ref);
+    const cleaned = cleanClassNames(classes);
+    if (cleaned.length === 0) throw new UserError('give at least one class, e.g. "grizzly bear, black bear, teddy bear"');
+    const fields: Record<string, string> = {
+      guildId: ref.guildId,
+      name: ref.name,
+      classes: JSON.stringify(cleaned),
+      createdAt: String(Date.now()),
+      createdBy,
+      seed: String(this.opts.seed),
+      validPct: String(this.opts.validPct),
+      revision: '0',
+    };
+    const created = await runScript(this.redis, CREATE, [k.meta], Object.entries(fields).flat());
+    if (created !== 1) throw new UserError(`a dataset called "${ref.name}" already exists`);
+    await this.redis.sadd(k.index, ref.name);
+    return (await this.get(ref))!;
+  }
+
+  async get(ref: DatasetRef): Promise<DatasetMeta | undefined> {
+    const k = this.keys(ref);
+    const [[, meta], [, rejected]] = (await this.redis.multi().hgetall(k.meta).hgetall(k.rejected).exec()) as [
+      [null, Record<string, string>],
+      [null, Record<string, string>],
+    ];
+    if (!meta || !meta.name) return undefined;
+    return {
+      guildId: meta.guildId!,
+      name: meta.name,
+      classes: JSON.parse(meta.classes!) as string[],
+      createdAt: Number(meta.createdAt),
+      createdBy: meta.createdBy ?? '',
+      seed: Number(meta.seed),
+      validPct: Number(meta.validPct),
+      revision: Number(meta.revision),
+      rejected: Object.fromEntries(Object.entries(rejected ?? {}).map(([r, n]) => [r, Number(n)])),
+    };
+  }
+
+  async require(ref: DatasetRef): Promise<DatasetMeta> {
+    const meta = await this.get(ref);
+    if (!meta) throw new UserError(`no dataset called "${ref.name}" here; /dataset list shows the ones that exist`);
+    return meta;
+  }
+
+  async list(guildId: string): Promise<DatasetMeta[]> {
+    const names = (await this.redis.smembers(`${this.prefix}:dsidx:${guildId}`)).sort();
+    const metas = await Promise.all(names.map((name) => this.get({ guildId, name })));
+    return metas.filter((m): m is DatasetMeta => m !== undefined);
+  }
+
+  async delete(ref: DatasetRef): Promise<void> {
+    await this.require(ref);
+    const k = this.keys(ref);
+    // Blobs stay: they are shared by content with other datasets and models.
+    await this.redis.multi().del(k.meta, k.items, k.phash, k.counts, k.rejected).srem(k.index, ref.name).exec();
+  }
+
+  async addClasses(ref: DatasetRef, classes: string[]): Promise<DatasetMeta> {
+    const k = this.keys(ref);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const meta = await this.require(ref);
+      const added = cleanClassNames(classes, meta.classes);
+      const next = [...meta.classes, ...added];
+      const ok = await runScript(this.redis, SET_CLASSES, [k.meta], [JSON.stringify(meta.classes), JSON.stringify(next)]);
+      if (ok === 1) return (await this.get(ref))!;
+    }
+    throw new Error('addClasses: too much contention on the class list');
+  }
+
+  async addItem(ref: DatasetRef, input: Omit<DatasetItem, 'split' | 'status' | 'addedAt'>): Promise<AddItemOutcome> {
+    const k = this.keys(ref);
+    const meta = await this.require(ref);
+    const label = findClass(meta.classes, input.label);
+    if (!label) throw new UserError(`"${input.label}" is not a class of ${ref.name} (classes: ${meta.classes.join(', ')})`);
+    if (!/^[0-9a-f]{16}$/.test(input.phash)) throw new Error(`phash must be 16 hex characters, got ${input.phash}`);
+    const base: Omit<DatasetItem, 'split'> = { ...input, label, status: 'active', addedAt: Date.now() };
+    const asJson = (split: 'train' | 'valid') => JSON.stringify({ ...base, split });
+    const u = splitDraw(meta.seed, input.id);
+    const reply = (await runScript(
+      this.redis,
+      ADD_ITEM,
+      [k.meta, k.items, k.phash, k.counts],
+      [input.id, input.phash, label, u, this.nearBits, asJson('train'), asJson('valid')],
+    )) as string[];
+    switch (reply[0]) {
+      case 'added':
+        return { outcome: 'added', item: JSON.parse(reply[1]!) };
+      case 'duplicate':
+        return { outcome: 'duplicate', existing: JSON.parse(reply[1]!) };
+      case 'near':
+        return { outcome: 'near-duplicate', existing: JSON.parse(reply[1]!), distance: Number(reply[2]) };
+      default:
+        throw new UserError(`no dataset called "${ref.name}" (it was deleted meanwhile)`);
+    }
+  }
+
+  async items(ref: DatasetRef, opts: { includeTrashed?: boolean } = {}): Promise<DatasetItem[]> {
+    const all = (await this.redis.hvals(this.keys(ref).items)).map((j) => JSON.parse(j) as DatasetItem);
+    const wanted = opts.includeTrashed ? all : all.filter((i) => i.status === 'active');
+    return wanted.sort((a, b) => a.addedAt - b.addedAt || a.id.localeCompare(b.id));
+  }
+
+  async getItem(ref: DatasetRef, id: string): Promise<DatasetItem | undefined> {
+    const json = await this.redis.hget(this.keys(ref).items, id);
+    return json ? (JSON.parse(json) as DatasetItem) : undefined;
+  }
+
+  async relabel(ref: DatasetRef, id: string, to: string, expected?: string): Promise<LabelChange> {
+    const meta = await this.require(ref);
+    const label = findClass(meta.classes, to);
+    if (!label) throw new UserError(`"${to}" is not a class of ${ref.name} (classes: ${meta.classes.join(', ')})`);
+    return this.setField(ref, id, 'label', label, expected);
+  }
+
+  async setStatus(ref: DatasetRef, id: string, status: ItemStatus, expected?: ItemStatus): Promise<LabelChange> {
+    return this.setField(ref, id, 'status', status, expected);
+  }
+
+  private async setField(ref: DatasetRef, id: string, field: 'label' | 'status', to: string, expected?: string): Promise<LabelChange> {
+    const k = this.keys(ref);
+    const reply = (await runScript(this.redis, SET_FIELD, [k.meta, k.items, k.counts], [id, field, to, expected ?? ''])) as string[];
+    if (reply[0] === 'missing') throw new UserError(`that image is no longer in ${ref.name}`);
+    return { ok: reply[0] === 'ok', item: JSON.parse(reply[1]!) as DatasetItem };
+  }
+
+  async addRejections(ref: DatasetRef, counts: Record<string, number>): Promise<void> {
+    const k = this.keys(ref);
+    const entries = Object.entries(counts).filter(([, n]) => n > 0);
+    if (entries.length === 0) return;
+    const tx = this.redis.multi();
+    for (const [reason, n] of entries) tx.hincrby(k.rejected, reason, n);
+    await tx.exec();
+  }
+
+  /** Active images per class and split, read from the counters the scripts keep. */
+  async splitCounts(ref: DatasetRef): Promise<Record<string, { train: number; valid: number }>> {
+    const meta = await this.require(ref);
+    const raw = await this.redis.hgetall(this.keys(ref).counts);
+    const out: Record<string, { train: number; valid: number }> = {};
+    for (const c of meta.classes) out[c] = { train: 0, valid: 0 };
+    for (const [field, n] of Object.entries(raw)) {
+      const [label, split] = field.split('\n') as [string, 'train' | 'valid'];
+      (out[label] ??= { train: 0, valid: 0 })[split] = Number(n);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,106 @@
+// Lua scripts for the dataset store: everything that must be atomic runs inside Redis.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface Script {
+  source: string;
+  sha: string;
+}
+
+export function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/** EVALSHA, falling back to EVAL the first time a server has not seen the script. */
+export async function runScript(redis: Redis, s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+    return redis.eval(s.source, keys.length, ...keys, ...args);
+  }
+}
+
+// KEYS: meta, items, phash, counts
+// ARGV: id, phash, label, u, maxDistance, jsonTrain, jsonValid
+// Returns {'missing'} | {'duplicate', json} | {'near', json, distance} | {'added', json}
+export const ADD_ITEM = script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local existing = redis.call('HGET', KEYS[2], ARGV[1])
+if existing then return {'duplicate', existing} end
+local maxd = tonumber(ARGV[5])
+local hi = tonumber(string.sub(ARGV[2], 1, 8), 16)
+local lo = tonumber(string.sub(ARGV[2], 9, 16), 16)
+local function pop(x, limit)
+  local c = 0
+  while x ~= 0 do
+    x = bit.band(x, x - 1)
+    c = c + 1
+    if c > limit then return c end
+  end
+  return c
+end
+local all = redis.call('HGETALL', KEYS[3])
+local bestId, bestD = nil, maxd + 1
+for i = 1, #all, 2 do
+  local h = all[i + 1]
+  local d = pop(bit.bxor(hi, tonumber(string.sub(h, 1, 8), 16)), maxd)
+  if d <= maxd then
+    d = d + pop(bit.bxor(lo, tonumber(string.sub(h, 9, 16), 16)), maxd - d)
+    if d < bestD then bestId, bestD = all[i], d end
+  end
+end
+if bestId then return {'near', redis.call('HGET', KEYS[2], bestId), tostring(bestD)} end
+local p = tonumber(redis.call('HGET', KEYS[1], 'validPct'))
+local nv = tonumber(redis.call('HGET', KEYS[4], ARGV[3] .. '\\nvalid') or '0')
+local nt = tonumber(redis.call('HGET', KEYS[4], ARGV[3] .. '\\ntrain') or '0')
+local target = p * (nv + nt + 1)
+local valid = tonumber(ARGV[4]) < p
+if valid and nv + 1 - target >= 1 then valid = false
+elseif (not valid) and target - nv >= 1 then valid = true end
+local json = ARGV[6]
+local split = 'train'
+if valid then json = ARGV[7]; split = 'valid' end
+redis.call('HSET', KEYS[2], ARGV[1], json)
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[4], ARGV[3] .. '\\n' .. split, 1)
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return {'added', json}
+`);
+
+// KEYS: meta, items, counts
+// ARGV: id, field ('label' | 'status'), to, expected ('' = any)
+// Returns {'missing'} | {'mismatch', json} | {'ok', json}
+export const SET_FIELD = script(`
+local json = redis.call('HGET', KEYS[2], ARGV[1])
+if not json then return {'missing'} end
+local item = cjson.decode(json)
+if ARGV[4] ~= '' and item[ARGV[2]] ~= ARGV[4] then return {'mismatch', json} end
+if item[ARGV[2]] == ARGV[3] then return {'ok', json} end
+if item.status == 'active' then
+  redis.call('HINCRBY', KEYS[3], item.label .. '\\n' .. item.split, -1)
+end
+item[ARGV[2]] = ARGV[3]
+if item.status == 'active' then
+  redis.call('HINCRBY', KEYS[3], item.label .. '\\n' .. item.split, 1)
+end
+json = cjson.encode(item)
+redis.call('HSET', KEYS[2], ARGV[1], json)
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return {'ok', json}
+`);
+
+// KEYS: meta. ARGV: field, value, then pairs to set. Creates only when missing.
+export const CREATE = script(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`);
+
+// KEYS: meta. ARGV: expected classes JSON, new classes JSON. Compare-and-set.
+export const SET_CLASSES = script(`
+if redis.call('HGET', KEYS[1], 'classes') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'classes', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return 1
+`);

@@ -1,0 +1,239 @@
+// Fake image-search APIs on loopback, answering with the response shapes of the real ones:
+//   Openverse   GET /v1/images/?q&page&page_size   POST /v1/auth_tokens/token/
+//   Wikimedia   GET /w/api.php?action=query&generator=search&gsrnamespace=6&prop=imageinfo...
+//   DuckDuckGo  GET /?q=...&iax=images (HTML with a vqd token), GET /i.js?...&vqd (Referer needed)
+//   Brave       GET /res/v1/images/search?q&count (X-Subscription-Token needed)
+// Point OPENVERSE_URL, WIKIMEDIA_URL, DUCKDUCKGO_URL and BRAVE_URL at `url`.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type FakeProvider = 'openverse' | 'wikimedia' | 'duckduckgo' | 'brave';
+
+export interface FakeImage {
+  url: string;
+  title?: string;
+  creator?: string;
+  license?: string;
+  width?: number;
+  height?: number;
+}
+
+export interface Failure {
+  status: number;
+  retryAfter?: number;
+  /** Fail this many requests, then answer normally (default: always). */
+  times?: number;
+}
+
+export interface FakeSearchOptions {
+  /** The images a provider knows for a query, best first. */
+  images: (provider: FakeProvider, query: string) => FakeImage[];
+  failures?: Partial<Record<FakeProvider, Failure>>;
+  braveKey?: string;
+  openverseClient?: { id: string; secret: string };
+}
+
+export interface FakeSearch {
+  url: string;
+  requests: { provider: FakeProvider; path: string; headers: http.IncomingHttpHeaders }[];
+  close(): Promise<void>;
+}
+
+const VQD = '4-171338742016588342011279924213584402183';
+
+export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSearch> {
+  const requests: FakeSearch['requests'] = [];
+  const failed: Partial<Record<FakeProvider, number>> = {};
+  let issuedToken: string | undefined;
+
+  function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  /** Answer with the scripted failure, if one is due; true when it did. */
+  function maybeFail(provider: FakeProvider, res: http.ServerResponse): boolean {
+    const f = opts.failures?.[provider];
+    if (!f) return false;
+    const n = (failed[provider] ?? 0) + 1;
+    if (f.times !== undefined && n > f.times) return false;
+    failed[provider] = n;
+    json(res, f.status, { detail: f.status === 429 ? 'Request was throttled.' : 'Internal error' }, f.retryAfter !== undefined ? { 'retry-after': String(f.retryAfter) } : {});
+    return true;
+  }
+
+  function openverse(url: URL, req: http.IncomingMessage, res: http.ServerResponse) {
+    const pageSize = Number(url.searchParams.get('page_size') ?? 20);
+    const authed = issuedToken !== undefined && req.headers.authorization === `Bearer ${issuedToken}`;
+    if (pageSize > (authed ? 500 : 20)) return json(res, 401, { detail: 'Authentication credentials were not provided.' });
+    const page = Number(url.searchParams.get('page') ?? 1);
+    const all = opts.images('openverse', url.searchParams.get('q') ?? '');
+    const slice = all.slice((page - 1) * pageSize, page * pageSize);
+    json(res, 200, {
+      result_count: all.length,
+      page_count: Math.ceil(all.length / pageSize),
+      page_size: pageSize,
+      page,
+      results: slice.map((im, i) => ({
+        id: `00000000-0000-0000-0000-${String(page * 1000 + i).padStart(12, '0')}`,
+        title: im.title ?? `Image ${i}`,
+        indexed_on: '2024-01-01T00:00:00Z',
+        foreign_landing_url: `https://www.flickr.com/photos/x/${i}`,
+        url: im.url,
+        creator: im.creator ?? 'someone',
+        creator_url: 'https://www.flickr.com/photos/x',
+        license: im.license ?? 'by',
+        license_version: '2.0',
+        license_url: 'https://creativecommons.org/licenses/by/2.0/',
+        provider: 'flickr',
+        source: 'flickr',
+        category: 'photograph',
+        filesize: null,
+        filetype: 'jpg',
+        tags: [],
+        attribution: `"${im.title ?? 'Image'}" by someone is licensed under CC BY 2.0.`,
+        fields_matched: ['title'],
+        mature: false,
+        height: im.height ?? 240,
+        width: im.width ?? 320,
+        thumbnail: `http://openverse.test/v1/images/${i}/thumb/`,
+        detail_url: `http://openverse.test/v1/images/${i}/`,
+        related_url: `http://openverse.test/v1/images/${i}/related/`,
+        unstable__sensitivity: [],
+      })),
+      warnings: [],
+    });
+  }
+
+  function wikimedia(url: URL, res: http.ServerResponse) {
+    const q = (url.searchParams.get('gsrsearch') ?? '').replace(/\s*filetype:\S+/g, '');
+    const offset = Number(url.searchParams.get('gsroffset') ?? 0);
+    const limit = Number(url.searchParams.get('gsrlimit') ?? 10);
+    const all = opts.images('wikimedia', q);
+    const slice = all.slice(offset, offset + limit);
+    json(res, 200, {
+      batchcomplete: true,
+      ...(offset + limit < all.length ? { continue: { gsroffset: offset + limit, continue: 'gsroffset||' } } : {}),
+      query: {
+        pages: slice.map((im, i) => ({
+          pageid: 1000 + offset + i,
+          ns: 6,
+          title: `File:${im.title ?? `Picture ${offset + i}`}.jpg`,
+          index: offset + i + 1,
+          imagerepository: 'local',
+          imageinfo: [
+            {
+              size: 12345,
+              width: im.width ?? 320,
+              height: im.height ?? 240,
+              thumburl: im.url,
+              thumbwidth: im.width ?? 320,
+              thumbheight: im.height ?? 240,
+              url: `${im.url}?original`,
+              descriptionurl: `https://commons.wikimedia.org/wiki/File:Picture_${offset + i}.jpg`,
+              descriptionshorturl: `https://commons.wikimedia.org/w/index.php?curid=${1000 + offset + i}`,
+              mime: 'image/jpeg',
+              extmetadata: {
+                LicenseShortName: { value: im.license ?? 'CC BY-SA 4.0', source: 'commons-desc-page', hidden: '' },
+                Artist: { value: `<a href="//commons.wikimedia.org/wiki/User:X" title="User:X">${im.creator ?? 'Jane Doe'}</a>`, source: 'commons-desc-page' },
+              },
+            },
+          ],
+        })),
+      },
+    });
+  }
+
+  function duckduckgo(url: URL, req: http.IncomingMessage, res: http.ServerResponse) {
+    if (url.pathname === '/') {
+      const html = `<!DOCTYPE html><html><head><title>${url.searchParams.get('q')} at DuckDuckGo</title></head><body><script>DDG.deep.initialize('/d.js?q=x&vqd="${VQD}"&l=us-en');vqd="${VQD}";</script></body></html>`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
+      return res.end(html);
+    }
+    if (url.searchParams.get('vqd') !== VQD || !req.headers.referer) return json(res, 403, { error: 'forbidden' });
+    const s = Number(url.searchParams.get('s') ?? 0);
+    const all = opts.images('duckduckgo', url.searchParams.get('q') ?? '');
+    const slice = all.slice(s, s + 100);
+    json(res, 200, {
+      ads: null,
+      next: s + 100 < all.length ? `i.js?q=${encodeURIComponent(url.searchParams.get('q') ?? '')}&o=json&p=1&s=${s + 100}&u=bing&f=,,,,,&l=us-en` : undefined,
+      query: url.searchParams.get('q'),
+      queryEncoded: encodeURIComponent(url.searchParams.get('q') ?? ''),
+      response_type: 'images',
+      results: slice.map((im, i) => ({
+        height: im.height ?? 240,
+        image: im.url,
+        image_token: `tok${i}`,
+        source: 'Bing',
+        thumbnail: `https://tse1.mm.bing.net/th?id=OIP.${i}`,
+        thumbnail_token: `th${i}`,
+        title: im.title ?? `Result ${i}`,
+        url: `https://example.com/page/${s + i}`,
+        width: im.width ?? 320,
+      })),
+      vqd: { [url.searchParams.get('q') ?? '']: VQD },
+    });
+  }
+
+  function brave(url: URL, req: http.IncomingMessage, res: http.ServerResponse) {
+    if (!opts.braveKey || req.headers['x-subscription-token'] !== opts.braveKey) {
+      return json(res, 422, { type: 'ErrorResponse', error: { id: 'x', status: 422, code: 'SUBSCRIPTION_TOKEN_INVALID', detail: 'The provided subscription token is invalid.' }, time: 0 });
+    }
+    const count = Math.min(200, Number(url.searchParams.get('count') ?? 50));
+    const q = url.searchParams.get('q') ?? '';
+    json(res, 200, {
+      type: 'images',
+      query: { original: q, spellcheck_off: false },
+      results: opts.images('brave', q).slice(0, count).map((im, i) => ({
+        type: 'image_result',
+        title: im.title ?? `Result ${i}`,
+        url: `https://example.org/page/${i}`,
+        source: 'example.org',
+        page_fetched: '2024-01-01T00:00:00Z',
+        thumbnail: { src: `https://imgs.search.brave.com/${i}`, width: 500, height: 375 },
+        properties: { url: im.url, placeholder: `https://imgs.search.brave.com/p${i}`, width: im.width ?? 320, height: im.height ?? 240 },
+        meta_url: { scheme: 'https', netloc: 'example.org', hostname: 'example.org', favicon: '', path: '' },
+        confidence: 'high',
+      })),
+      extra: { might_be_offensive: false },
+    });
+  }
+
+  async function readBody(req: http.IncomingMessage): Promise<string> {
+    let s = '';
+    for await (const c of req) s += c;
+    return s;
+  }
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const p = url.pathname;
+    const provider: FakeProvider | undefined = p.startsWith('/v1/') ? 'openverse' : p === '/w/api.php' ? 'wikimedia' : p === '/' || p === '/i.js' ? 'duckduckgo' : p.startsWith('/res/v1/images') ? 'brave' : undefined;
+    if (!provider) return json(res, 404, { detail: 'Not found.' });
+    requests.push({ provider, path: req.url ?? '', headers: req.headers });
+    if (p === '/v1/auth_tokens/token/' && req.method === 'POST') {
+      const form = new URLSearchParams(await readBody(req));
+      const c = opts.openverseClient;
+      if (!c || form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== c.id || form.get('client_secret') !== c.secret) {
+        return json(res, 401, { error: 'invalid_client' });
+      }
+      issuedToken = `token-${Date.now()}`;
+      return json(res, 200, { access_token: issuedToken, scope: 'read write groups', expires_in: 36000, token_type: 'Bearer' });
+    }
+    if (maybeFail(provider, res)) return;
+    if (provider === 'openverse') return openverse(url, req, res);
+    if (provider === 'wikimedia') return wikimedia(url, res);
+    if (provider === 'duckduckgo') return duckduckgo(url, req, res);
+    return brave(url, req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
