@@ -8,17 +8,21 @@ import type { ProgressEditor } from './progress.js';
 import type { BotContext } from './types.js';
 import { collectDoneHandler, renderCollectProgress } from './collectReports.js';
 import { renderTrainProgress, trainDoneHandler } from './trainReports.js';
+import { cleanDoneHandler } from './cleanPosting.js';
+import { renderCleanProgress } from './cleanViews.js';
 
 export type ProgressRenderer = (job: Job, data: unknown, ctx: BotContext) => Promise<MessageEditOptions | undefined>;
 
 export const progressRenderers: Partial<Record<QueueName, ProgressRenderer>> = {
   collect: renderCollectProgress,
   train: renderTrainProgress,
+  clean: renderCleanProgress,
 };
 
 export function notifyHandlers(progress: ProgressEditor): NotifyHandlers {
   return {
     'collect-done': collectDoneHandler(progress),
     'train-done': trainDoneHandler(progress),
+    'clean-done': cleanDoneHandler(),
   };
 }

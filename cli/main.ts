@@ -8,6 +8,10 @@ type Sub = { main(argv: string[]): Promise<number>; summary: string };
 const SUBCOMMANDS: Record<string, () => Promise<Sub>> = {
   sgd: () => import('./sgd.js'),
   dataset: () => import('./dataset.js'),
+  clean: () => import('./clean.js'),
+  train: () => import('./train.js'),
+  predict: () => import('./predict.js'),
+  model: () => import('./model.js'),
 };
 
 function usage(): string {

@@ -21,6 +21,11 @@ async function redisLatency(ctx: BotContext): Promise<string> {
   }
 }
 
+/** One worker for /status: where it runs, its backend, and its note (e.g. a backbone fallback). */
+export function workerLine(w: WorkerInfo): string {
+  return `${w.queue} on ${w.host} (pid ${w.pid}): ${w.backend}` + (w.note ? `\n⚠️ ${w.note}` : '');
+}
+
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const [redis, workers] = await Promise.all([redisLatency(ctx), listWorkers(ctx.redis, ctx.config.QUEUE_PREFIX).catch(() => [] as WorkerInfo[])]);
@@ -41,7 +46,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     .addFields(
       { name: 'Redis', value: redis },
       { name: 'Queues', value: queueLines.join('\n').slice(0, 1024) },
-      { name: 'Workers', value: workers.length ? workers.map((w) => `${w.queue} on ${w.host} (pid ${w.pid}): ${w.backend}`).join('\n').slice(0, 1024) : 'none announced' },
+      { name: 'Workers', value: workers.length ? workers.map(workerLine).join('\n').slice(0, 1024) : 'none announced' },
       { name: 'Bot', value: `version ${ctx.version}, up ${formatUptime(Date.now() - ctx.startedAt)}` },
     );
   await interaction.editReply({ embeds: [embed] });

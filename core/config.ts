@@ -85,6 +85,8 @@ const schema = z.object({
   MODEL_MIRROR_URL: url.optional(),
   BACKBONE_SHA256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   EMBED_THREADS: int(1, 64).default(2),
+  /** Differently seeded k-fold runs the cleaner averages (fewer = faster, noisier). */
+  CLEAN_REPEATS: int(1, 20).default(5),
 
   // Predictions
   PREDICT_THRESHOLD: num(0, 1).default(0.5),

@@ -8,6 +8,7 @@ import { FileBlobStore } from './store/blobs.js';
 import { RedisDatasetStore } from './store/datasets.js';
 import type { BlobStore, DatasetStore } from './store/types.js';
 import { ModelStore } from './ml/models.js';
+import { DecisionLog } from './clean/decisions.js';
 
 export interface Services {
   config: Config;
@@ -16,11 +17,14 @@ export interface Services {
   blobs: BlobStore;
   datasets: DatasetStore;
   models: ModelStore;
+  /** The cleaner's decisions (keep / relabel / delete), their audit log and stored reports. */
+  decisions: DecisionLog;
 }
 
 export function createServices(config: Config, redis: Redis, log: Logger): Services {
   const blobs = new FileBlobStore(path.join(config.DATA_DIR, 'blobs'));
   const datasets = new RedisDatasetStore(redis, config.QUEUE_PREFIX, { seed: config.SEED, validPct: config.VALID_PCT });
   const models = new ModelStore(config.DATA_DIR);
-  return { config, redis, log, blobs, datasets, models };
+  const decisions = new DecisionLog(redis, datasets, config.QUEUE_PREFIX);
+  return { config, redis, log, blobs, datasets, models, decisions };
 }

@@ -8,6 +8,8 @@ export interface WorkerInfo {
   id: string;
   queue: QueueName;
   backend: string;
+  /** Something /status should show about this worker, e.g. that the default backbone fell back. */
+  note?: string;
   host: string;
   pid: number;
   startedAt: number;
@@ -20,15 +22,20 @@ export function describeWorker(queue: QueueName, backend: string): WorkerInfo {
   return { id: `${queue}-${os.hostname()}-${process.pid}`, queue, backend, host: os.hostname(), pid: process.pid, startedAt: Date.now() };
 }
 
-/** Announce a worker now and every TTL/3 seconds; returns a function that withdraws it. */
-export function announceWorker(redis: Redis, prefix: string, info: WorkerInfo): () => Promise<void> {
-  const write = () => redis.set(key(prefix, info.id), JSON.stringify(info), 'EX', TTL_SECONDS).catch(() => {});
+/**
+ * Announce a worker now and every TTL/3 seconds; returns a function that withdraws it. Given a
+ * function, the info is re-read at every announcement (a note can appear after a training).
+ */
+export function announceWorker(redis: Redis, prefix: string, info: WorkerInfo | (() => WorkerInfo)): () => Promise<void> {
+  const current = typeof info === 'function' ? info : () => info;
+  const id = current().id;
+  const write = () => redis.set(key(prefix, id), JSON.stringify(current()), 'EX', TTL_SECONDS).catch(() => {});
   void write();
   const timer = setInterval(write, (TTL_SECONDS * 1000) / 3);
   timer.unref();
   return async () => {
     clearInterval(timer);
-    await redis.del(key(prefix, info.id)).catch(() => {});
+    await redis.del(key(prefix, id)).catch(() => {});
   };
 }
 

@@ -21,7 +21,8 @@ async function fetchBytes(url: string): Promise<Buffer> {
 describe('/sgd against the fake Discord', () => {
   it('posts a GIF of the fitted line, the loss curve and the summary', async () => {
     const handle = await k.fake.user('alice').runCommand('sgd', { lr: 0.1, steps: 100 });
-    const reply = await handle.reply();
+    // Rendering takes a few seconds, longer on a busy machine: the reply was deferred in time.
+    const reply = await handle.reply({ timeout: 45_000 });
     const names = reply.attachments.map((a) => a.filename).sort();
     expect(names).toEqual(['sgd-loss.png', 'sgd.gif']);
     const embed = reply.embeds[0]!;
@@ -38,7 +39,7 @@ describe('/sgd against the fake Discord', () => {
   }, 60_000);
 
   it('says a learning rate of 1.5 diverges', async () => {
-    const reply = await (await k.fake.user('alice').runCommand('sgd', { lr: 1.5, steps: 50 })).reply();
+    const reply = await (await k.fake.user('alice').runCommand('sgd', { lr: 1.5, steps: 50 })).reply({ timeout: 45_000 });
     const embed = reply.embeds[0]!;
     expect([embed.title, embed.description].join('\n')).toMatch(/diverg/i);
   }, 60_000);

@@ -68,7 +68,8 @@ describe('/train bears on a fresh server', () => {
     expect(report.embeds[0]!.image?.url).toBe('attachment://confusion.png');
 
     // The backbone came from the loopback mirror: the whole path ran offline.
-    expect(mirror.requests).toEqual(expect.arrayContaining(['/mobilenet_v2_035/model.json']));
+    expect(mirror.requests).toEqual(expect.arrayContaining(['/mobilenet_v2_035/model.json', '/mobilenet_v2_035/weights.bin']));
+    expect(body).not.toContain('⚠️'); // no fallback note: the ImageNet backbone was used
     const meta = await k.ctx.models.require({ guildId: k.fake.guild.id, name: 'bears' });
     expect(meta.metrics.accuracy).toBeGreaterThanOrEqual(0.95);
 

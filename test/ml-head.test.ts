@@ -122,24 +122,3 @@ describe('lrFind', () => {
     expect(valleyIndex([5, 4, 3, 2, 1, 0.5, 3, 9])).toBeLessThan(5);
   });
 });
-
-describe('outOfFoldProba', () => {
-  it('stratifies folds and predicts every row from a head that did not see it', async () => {
-    const { stratifiedFolds, outOfFoldProba } = await import('../core/ml/kfold.js');
-    const folds = stratifiedFolds(train.y, 4, 3);
-    for (let f = 0; f < 4; f++) {
-      const labels = train.y.filter((_, i) => folds[i] === f);
-      expect(labels.length).toBe(60);
-      for (let c = 0; c < nClasses; c++) expect(labels.filter((l) => l === c).length).toBe(20);
-    }
-    // A flipped label: out of fold, the head should not believe it.
-    const noisy = Int32Array.from(train.y);
-    noisy[0] = (noisy[0]! + 1) % nClasses;
-    const done: number[] = [];
-    const p = await outOfFoldProba(train.X, noisy, { nClasses, dim, epochs: 5, folds: 4, onFold: (d) => done.push(d) });
-    expect(done).toEqual([1, 2, 3, 4]);
-    expect(p.length).toBe(train.y.length * nClasses);
-    expect(p[0 * nClasses + noisy[0]!]!).toBeLessThan(0.5);
-    expect(argmaxRows(p, nClasses)[0]).toBe(train.y[0]);
-  });
-});

@@ -9,7 +9,8 @@ import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime
 
 export interface ProcessorModule {
   default: (job: Job) => Promise<unknown>;
-  init?: (rt: WorkerRuntime) => Promise<{ backend: string }>;
+  /** `note`: what /status should add about this worker now (e.g. a backbone fallback); re-read at every announcement. */
+  init?: (rt: WorkerRuntime) => Promise<{ backend: string; note?: () => string | undefined }>;
   /** How long a job may run without renewing its lock; long for training. */
   lockDurationMs?: number;
 }
@@ -21,6 +22,7 @@ const PROCESSORS: Partial<Record<WorkerQueue, () => Promise<ProcessorModule>>> =
   collect: () => import('./collect.js'),
   train: () => import('./train.js'),
   predict: () => import('./predict.js'),
+  clean: () => import('./clean.js'),
 };
 
 const CONCURRENCY_VAR = {
@@ -51,7 +53,7 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
     const load = PROCESSORS[queue];
     if (!load) continue;
     const mod = await load();
-    const { backend } = (await mod.init?.(rt)) ?? { backend: 'none (no ML)' };
+    const { backend, note } = (await mod.init?.(rt)) ?? { backend: 'none (no ML)' };
     backends[queue] = backend;
     const worker = new Worker(queue, mod.default, {
       connection: rt.redis.duplicate(),
@@ -63,7 +65,8 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
     worker.on('failed', (job, err) => void reportFailure(rt, queue, job, err));
     workers.push(worker);
     byQueue.set(queue, worker);
-    withdrawals.push(announceWorker(rt.redis, config.QUEUE_PREFIX, describeWorker(queue, backend)));
+    const info = describeWorker(queue, backend);
+    withdrawals.push(announceWorker(rt.redis, config.QUEUE_PREFIX, note ? () => ({ ...info, note: note() }) : info));
     log.info({ queue, backend, concurrency: config[CONCURRENCY_VAR[queue]] }, 'worker started');
   }
   const stopListening = await onCancelRequest(rt.redis, config.QUEUE_PREFIX, ({ queue, jobId, by }) => {

@@ -8,13 +8,17 @@ import { describeReason, isRejectError } from '../core/collect/reasons.js';
 import { isUserError } from '../core/errors.js';
 import { predictPayload, type Prediction, type PredictResult } from '../core/jobs.js';
 import { initBackend } from '../core/ml/backend.js';
+import { backboneStatus } from '../core/ml/backbones/index.js';
 import { Predictor } from '../core/ml/predictor.js';
 import { getRuntime, type WorkerRuntime } from './runtime.js';
 
 let predictor: Predictor | undefined;
 let downloader: Downloader | undefined;
 
-export async function init(rt: WorkerRuntime): Promise<{ backend: string }> {
+/** The backbone note of this process (a fallback used by a training here), for /status. */
+const backboneNote = (): string | undefined => backboneStatus()?.note;
+
+export async function init(rt: WorkerRuntime): Promise<{ backend: string; note: () => string | undefined }> {
   const backend = await initBackend(rt.config.TF_BACKEND);
   predictor = new Predictor({
     store: rt.models,
@@ -26,7 +30,7 @@ export async function init(rt: WorkerRuntime): Promise<{ backend: string }> {
   });
   // One retry only: a photo someone is waiting for is not worth a long backoff.
   downloader = new Downloader({ ...downloaderOptions(rt.config), maxBytes: rt.config.PREDICT_MAX_BYTES, retries: 1 });
-  return { backend: backend.name };
+  return { backend: backend.name, note: backboneNote };
 }
 
 async function fetchImage(url: string, signal?: AbortSignal): Promise<Buffer | { error: string }> {

@@ -1,5 +1,6 @@
 // A contact sheet for /dataset show: one row per class, its name and count, then a few sample
 // thumbnails. Class names are XML-escaped into the SVG label.
+import { escapeXml } from '../render/svg.js';
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Services } from '../services.js';
 import type { DatasetItem, DatasetRef } from '../store/types.js';
@@ -9,10 +10,6 @@ export interface ContactSheetOptions {
   thumb?: number;
 }
 
-export function xmlEscape(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
-}
-
 const LABEL_WIDTH = 200;
 const GAP = 4;
 
@@ -20,7 +17,7 @@ function labelSvg(name: string, count: number, height: number): Buffer {
   const shown = name.length > 24 ? `${name.slice(0, 23)}…` : name;
   return Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${LABEL_WIDTH}" height="${height}">` +
-      `<text x="8" y="${height / 2 - 4}" font-family="DejaVu Sans, sans-serif" font-size="16" font-weight="bold" fill="#222">${xmlEscape(shown)}</text>` +
+      `<text x="8" y="${height / 2 - 4}" font-family="DejaVu Sans, sans-serif" font-size="16" font-weight="bold" fill="#222">${escapeXml(shown)}</text>` +
       `<text x="8" y="${height / 2 + 16}" font-family="DejaVu Sans, sans-serif" font-size="13" fill="#555">${count} image${count === 1 ? '' : 's'}</text>` +
       `</svg>`,
   );

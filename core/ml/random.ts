@@ -1,16 +1,8 @@
 // Small seeded randomness, so every split, shuffle and initialisation is reproducible from a seed.
+import { mulberry32 } from '../random.js';
 
-/** mulberry32: a tiny, fast, well-distributed 32-bit PRNG; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Floats in [0, 1) from a seed: the project's one PRNG (mulberry32, core/random.ts). */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** Fisher-Yates shuffle in place with the given random source. */
 export function shuffleInPlace<T>(items: T[] | Int32Array, random: () => number): void {

@@ -38,14 +38,21 @@ export async function startKodiak(opts: KodiakOptions = {}): Promise<Kodiak> {
   }
   const names = [...stack.bot!.ctx.commands.keys()];
   await fake.waitForCommands(names);
-  return {
+  const kodiak: Kodiak = {
     ...stack,
     fake,
     ctx: stack.bot!.ctx,
+    async restartBot() {
+      const bot = await stack.restartBot();
+      kodiak.bot = bot;
+      kodiak.ctx = bot.ctx;
+      return bot;
+    },
     async stop() {
       // The client first: a gateway closed under it makes discord.js reconnect.
       await stack.stop();
       await fake.close();
     },
   };
+  return kodiak;
 }

@@ -17,6 +17,8 @@ export interface TestStack {
   services: Services;
   workers: RunningWorkers;
   bot?: RunningBot;
+  /** Stops the bot and starts a new one on the same Redis prefix and data dir (a restart). */
+  restartBot(): Promise<RunningBot>;
   stop(): Promise<void>;
 }
 
@@ -54,12 +56,19 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   const services = createServices(config, redis, log);
   const queues = createQueues(redis, prefix);
   const workers = await startWorkers({ ...services, queues }, opts.queues ?? config.WORKER_QUEUES);
-  const bot = opts.bot ? await startBot(services) : undefined;
-  return {
+  let bot = opts.bot ? await startBot(services) : undefined;
+  const stack: TestStack = {
     config,
     services,
     workers,
     bot,
+    async restartBot() {
+      await bot?.stop();
+      bot = undefined;
+      bot = await startBot(services);
+      stack.bot = bot;
+      return bot;
+    },
     async stop() {
       await bot?.stop();
       await workers.close();
@@ -69,4 +78,5 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return stack;
 }

@@ -27,7 +27,7 @@ export interface FakeEvent {
 }
 
 export interface WaitOptions {
-  /** Milliseconds before the wait fails; default 5000. */
+  /** Milliseconds before the wait fails; default 15000 (generous: CI machines are small and busy). */
   timeout?: number;
 }
 
@@ -61,7 +61,7 @@ export class EventLog {
    * every 20 ms (so conditions on the client's side, which record no event here, work too).
    */
   waitFor<T>(check: () => T | undefined | null | false, what: string, options: WaitOptions = {}): Promise<T> {
-    const timeoutMs = options.timeout ?? 5_000;
+    const timeoutMs = options.timeout ?? 15_000;
     return new Promise<T>((resolve, reject) => {
       const evaluate = (): boolean => {
         let result: T | undefined | null | false;

@@ -3,18 +3,10 @@
 // the awkward kinds the verifier must handle.
 import { deflateSync, crc32 } from 'node:zlib';
 import sharp from 'sharp';
+import { mulberry32 } from '../../../core/random.js';
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same image on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG: the same seed gives the same image on every machine. */
+export const rng = mulberry32;
 
 export interface GenerateOptions {
   width?: number;

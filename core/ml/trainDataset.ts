@@ -1,0 +1,91 @@
+// Trains a stored dataset and saves the result as its next model version: the part the train
+// worker and `kodiak train` share (current labels -> trainModel -> charts -> ModelStore.save),
+// plus the report both hand out (the worker to the bot, the command line as JSON).
+import type { DatasetRef, TrainProgress, TrainResult } from '../jobs.js';
+import type { Services } from '../services.js';
+import type { DatasetMeta } from '../store/types.js';
+import { trainingCharts } from './charts.js';
+import type { EpochStats } from './head.js';
+import { modelFromTrainResult, type ModelMeta } from './models.js';
+import { trainModel, type TrainModelResult } from './train.js';
+import type { TrainItem } from './types.js';
+
+export interface TrainDatasetOptions {
+  epochs?: number;
+  lr?: number;
+  /** Backbone id; default: the BACKBONE setting. */
+  backbone?: string;
+  /** Default: the dataset's own seed. */
+  seed?: number;
+  /** Who asked (saved with the model version). */
+  createdBy?: string;
+}
+
+export interface TrainedDataset {
+  meta: DatasetMeta;
+  result: TrainModelResult;
+  saved: ModelMeta;
+  /** The latest version before this one, if any (for "error rate went from x to y"). */
+  previous?: ModelMeta;
+}
+
+function epochDetail(epoch?: EpochStats): string | undefined {
+  if (!epoch) return undefined;
+  const accuracy = epoch.validAccuracy !== undefined ? `, accuracy ${(epoch.validAccuracy * 100).toFixed(1)}%` : '';
+  return `loss ${epoch.trainLoss.toFixed(3)}${accuracy}`;
+}
+
+export async function trainDataset(
+  services: Pick<Services, 'config' | 'datasets' | 'blobs' | 'models'>,
+  ref: DatasetRef,
+  options: TrainDatasetOptions = {},
+  onProgress: (p: TrainProgress) => void = () => {},
+  signal?: AbortSignal,
+): Promise<TrainedDataset> {
+  const { config, datasets, blobs, models } = services;
+  const meta = await datasets.require(ref);
+  const items: TrainItem[] = (await datasets.items(ref)).map((i) => ({ id: i.id, label: i.label, split: i.split, path: blobs.path(i.id) }));
+  const previous = await models.get(ref);
+  const result = await trainModel(items, {
+    dataDir: config.DATA_DIR,
+    classes: meta.classes,
+    backbone: options.backbone ?? config.BACKBONE,
+    mirrorUrl: config.MODEL_MIRROR_URL,
+    backboneSha256: config.BACKBONE_SHA256,
+    backend: config.TF_BACKEND,
+    threads: config.EMBED_THREADS,
+    epochs: options.epochs,
+    lr: options.lr,
+    seed: options.seed ?? meta.seed,
+    maxPixels: config.MAX_IMAGE_PIXELS,
+    signal,
+    onProgress: (stage, done, total, epoch) => onProgress({ stage, done, total, detail: epochDetail(epoch) }),
+  });
+  onProgress({ stage: 'saving', done: 0, total: 0 });
+  const charts = await trainingCharts(result.classes, result.confusion, result.curves);
+  const saved = await models.save(ref, modelFromTrainResult(result, { datasetRevision: meta.revision, createdBy: options.createdBy, charts }));
+  return { meta, result, saved, previous };
+}
+
+/** The training report (without what the worker adds about a preceding collection). */
+export function trainReport(ref: DatasetRef, trained: TrainedDataset): Omit<TrainResult, 'collected'> {
+  const { result, saved, previous } = trained;
+  return {
+    dataset: ref,
+    modelVersion: saved.version,
+    backbone: result.backbone,
+    backboneNote: result.backboneNote,
+    backend: result.backend,
+    classes: result.classes,
+    accuracy: result.accuracy,
+    errorRate: result.errorRate,
+    previousErrorRate: previous?.metrics.errorRate,
+    perClass: result.perClass,
+    confusion: result.confusion,
+    nTrain: result.nTrain,
+    nValid: result.nValid,
+    seconds: result.seconds,
+    fineTune: result.fineTune,
+    charts: saved.charts,
+  };
+}

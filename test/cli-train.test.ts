@@ -1,0 +1,142 @@
+// The command line's train/predict/model path on a generated dataset: `kodiak dataset import`
+// of a class-per-folder tree, `kodiak train --json` (ImageNet backbone from the loopback
+// mirror), `kodiak predict --json` on pictures the model has never seen (once through the real
+// entry point, cli/main.ts, so its stdout must be clean JSON), and `kodiak model list|info|export`.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main as datasetMain } from '../cli/dataset.js';
+import { main as modelMain } from '../cli/model.js';
+import { main as predictMain } from '../cli/predict.js';
+import { main as trainMain } from '../cli/train.js';
+import { createRedis } from '../core/redis.js';
+import { SYNTHETIC_CLASSES, syntheticImages } from './fixtures/images.js';
+import { REPO_ROOT, startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
+import { deleteKeys } from './helpers/stack.js';
+
+const prefix = `t-${randomUUID().slice(0, 8)}`;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kodiak-cli-'));
+const dataDir = path.join(tmp, 'data');
+const trainFolder = path.join(tmp, 'train');
+const freshFolder = path.join(tmp, 'fresh');
+let mirror: ModelMirror;
+const saved = { ...process.env };
+
+/** Writes generated pictures as <folder>/<class>/<i>.jpg; returns [file, class] pairs. */
+async function writeImages(folder: string, perClass: number, seed: number): Promise<[string, string][]> {
+  const images = await syntheticImages(perClass, { size: 64, seed });
+  return images.map((img, i) => {
+    const file = path.join(folder, img.label, `${i}.jpg`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, img.bytes);
+    return [file, img.label];
+  });
+}
+
+/** Runs a subcommand's main in-process; returns its exit code and what it printed on stdout. */
+async function cli(main: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+  try {
+    const code = await main(argv);
+    return { code, stdout: out.join('\n'), stderr: err.join('') };
+  } finally {
+    log.mockRestore();
+    write.mockRestore();
+  }
+}
+
+let fresh: [string, string][];
+
+beforeAll(async () => {
+  mirror = await startModelMirror();
+  Object.assign(process.env, { QUEUE_PREFIX: prefix, DATA_DIR: dataDir, MODEL_MIRROR_URL: mirror.url, EMBED_THREADS: '1', LOG_LEVEL: 'silent' });
+  await writeImages(trainFolder, 10, 3);
+  fresh = await writeImages(freshFolder, 2, 99); // never imported: the model has not seen them
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await mirror?.close();
+  const redis = createRedis('redis://127.0.0.1:6379');
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('kodiak train / predict / model', () => {
+  it('imports a class-per-folder tree and trains it, printing one JSON object', async () => {
+    const imported = await cli(datasetMain, ['import', 'shapes', trainFolder]);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain('imported 30 of 30 images into shapes');
+
+    const run = await cli(trainMain, ['shapes', '--epochs', '20', '--seed', '1', '--json']);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ modelVersion: 1, backbone: 'mobilenet_v2_035', nTrain: 24, nValid: 6 });
+    expect(report.backboneNote).toBeUndefined();
+    expect(report.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(report.errorRate).toBeCloseTo(1 - report.accuracy, 10);
+    expect(Object.keys(report.perClass).sort()).toEqual([...SYNTHETIC_CLASSES].sort());
+    for (const m of Object.values(report.perClass) as { precision: number; recall: number; n: number }[]) {
+      expect(m).toEqual({ precision: expect.any(Number), recall: expect.any(Number), n: 2 });
+    }
+    expect(report.confusion).toHaveLength(3);
+    expect(report.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(6);
+    expect(report.seconds).toBeGreaterThan(0);
+    // Progress went to stderr, stage by stage; the backbone came from the loopback mirror.
+    expect(run.stderr).toMatch(/^embedding 30\/30$/m);
+    expect(run.stderr).toMatch(/^training 20\/20: loss/m);
+    expect(mirror.requests).toContain('/mobilenet_v2_035/model.json');
+  }, 120_000);
+
+  it('predicts unseen pictures through the real entry point, with clean JSON on stdout', async () => {
+    const files = fresh.map(([f]) => f);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'predict', 'shapes', ...files, '--json'], {
+      cwd: REPO_ROOT,
+      env: process.env,
+    });
+    const predictions = JSON.parse(stdout) as { file: string; top: { class: string; p: number }[]; notSure: boolean; modelVersion: number }[];
+    expect(predictions.map((p) => p.file)).toEqual(files);
+    for (const [i, p] of predictions.entries()) {
+      expect(p.top[0]!.class).toBe(fresh[i]![1]);
+      expect(p.top).toHaveLength(3);
+      expect(p.top[0]!.p).toBeGreaterThanOrEqual(p.top[1]!.p);
+      expect(p).toMatchObject({ notSure: false, modelVersion: 1 });
+    }
+  }, 60_000);
+
+  it('reports an unreadable file in its own entry and exits non-zero', async () => {
+    const missing = path.join(tmp, 'missing.jpg');
+    const run = await cli(predictMain, ['shapes', fresh[0]![0], missing, '--json']);
+    expect(run.code).toBe(1);
+    const [ok, bad] = JSON.parse(run.stdout);
+    expect(ok.top[0].class).toBe(fresh[0]![1]);
+    expect(bad).toMatchObject({ file: missing, top: [], notSure: true, error: expect.stringContaining('ENOENT') });
+  });
+
+  it('lists, describes and exports the model version', async () => {
+    const list = await cli(modelMain, ['list', 'shapes', '--json']);
+    expect(JSON.parse(list.stdout).map((m: { version: number }) => m.version)).toEqual([1]);
+
+    const info = await cli(modelMain, ['info', 'shapes']);
+    expect(info.stdout).toContain('shapes v1');
+    expect(info.stdout).toContain('backbone mobilenet_v2_035 (224 px, 1280 features)');
+
+    const out = path.join(tmp, 'shapes.zip');
+    const exported = await cli(modelMain, ['export', 'shapes', '--out', out]);
+    expect(exported.stdout).toContain(`exported shapes v1 to ${out}`);
+    const files = unzipSync(fs.readFileSync(out));
+    expect(Object.keys(files)).toEqual(expect.arrayContaining(['model.json', 'weights.bin', 'classes.json', 'preprocessing.json', 'README.md']));
+    expect(JSON.parse(Buffer.from(files['classes.json']!).toString())).toEqual(JSON.parse(list.stdout)[0].classes);
+
+    await expect(cli(modelMain, ['info', 'shapes', '--version', '7'])).rejects.toThrow('has no model version 7');
+  });
+});
