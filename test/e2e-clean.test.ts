@@ -34,7 +34,8 @@ const posted = new Map<number, FakeMessage>();
 const ref = () => ({ guildId: k.fake.guild.id, name: NAME });
 const text = (m: Pick<FakeMessage, 'content' | 'embeds'>) =>
   [m.content, ...(m.embeds ?? []).flatMap((e) => [e.title, e.description, e.footer?.text])].join('\n');
-const buttons = (m: FakeMessage) => (m.components ?? []).flatMap((row) => ('components' in row ? row.components : [])).map((c) => ('label' in c ? c.label : undefined));
+const buttons = (m: FakeMessage): (string | undefined)[] =>
+  ((m.components ?? []) as unknown as { components?: { label?: string; placeholder?: string }[] }[]).flatMap((row) => (row.components ?? []).map((c) => c.label ?? c.placeholder));
 const reactionCount = (m: FakeMessage, emoji: string) => (m.reactions ?? []).find((r) => r.emoji.name === emoji)?.count ?? 0;
 
 /** Polls an async condition (store reads are not events of the fake). */

@@ -54,6 +54,21 @@ function decodeFailure(err: unknown): RejectError {
 }
 
 /** Verify and normalise one image; throws RejectError with the reason when it is refused. */
+/**
+ * The longest side to store. Images over the cap are shrunk; when a size the JPEG decoder
+ * reaches by itself (1/2, 1/4, 1/8 scale) lands between 80% of the cap and the cap, that size
+ * is used: decoding at reduced scale costs a fraction of a full decode followed by a resize,
+ * and verification is what bounds collection throughput.
+ */
+export function storedLongestSide(longest: number, cap: number): number {
+  if (longest <= cap) return longest;
+  for (const scale of [8, 4, 2]) {
+    const side = Math.ceil(longest / scale);
+    if (side <= cap && side >= 0.8 * cap) return side;
+  }
+  return cap;
+}
+
 export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Promise<NormalisedImage> {
   const mime = await sniffImage(bytes);
   // failOn 'warning': libjpeg only *warns* about corrupt entropy data and truncation, and
@@ -71,11 +86,12 @@ export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Pr
   if (Math.min(width, height) < (opts.minSide ?? MIN_SIDE)) throw new RejectError('too-small', `${width}x${height}`);
 
   let out: { data: Buffer; info: OutputInfo };
+  const side = meta.format === 'jpeg' ? storedLongestSide(Math.max(width, height), opts.maxSize) : opts.maxSize;
   try {
     let pipeline = sharp(bytes, input)
       .autoOrient()
       // Shrink-on-load lets libjpeg decode big JPEGs at 1/2, 1/4 or 1/8 scale directly.
-      .resize({ width: opts.maxSize, height: opts.maxSize, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: true });
+      .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: true });
     if (meta.hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' });
     // CMYK, grayscale and 16-bit inputs become 8-bit sRGB; sRGB input (embedded ICC profiles
     // are applied by default) skips the extra step.
