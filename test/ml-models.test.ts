@@ -80,7 +80,7 @@ describe('exportZip', () => {
     expect(Object.keys(files).sort()).toEqual(['README.md', 'classes.json', 'metrics.json', 'model.json', 'preprocessing.json', 'weights.bin']);
     expect(JSON.parse(strFromU8(files['classes.json']!))).toEqual(['grizzly', 'black', 'teddy']);
     expect(JSON.parse(strFromU8(files['preprocessing.json']!))).toMatchObject({ inputSize: 224, backboneUrl: expect.stringContaining('0.35_224_no_top/model.json') });
-    expect(strFromU8(files['README.md']!)).toContain("tf.loadLayersModel(base + 'model.json')");
+    expect(strFromU8(files['README.md']!)).toContain("tf.loadLayersModel(fromFiles('model.json', 'weights.bin'))");
 
     const json = JSON.parse(strFromU8(files['model.json']!));
     const w = files['weights.bin']!;

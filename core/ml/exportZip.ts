@@ -37,7 +37,7 @@ function readme(meta: ModelMeta, tuned: boolean): string {
   const p = meta.preprocessing;
   const scale = p.normalisation.range === '[-1,1]' ? '.div(127.5).sub(1)' : '.div(255)';
   const backboneLoad = tuned
-    ? `const features = await tf.loadLayersModel(base + 'backbone/model.json'); // fine-tuned, pooling included`
+    ? `const features = await tf.loadLayersModel(fromFiles('backbone/model.json', 'backbone/weights.bin')); // fine-tuned, pooling included`
     : spec?.kind === 'download' && spec.format === 'layers'
       ? `const net = await tf.loadLayersModel('${spec.url}');\nconst features = tf.model({ inputs: net.inputs, outputs: tf.layers.globalAveragePooling2d({}).apply(net.outputs[0]) });`
       : spec?.kind === 'bundled'
@@ -52,9 +52,14 @@ Backbone: ${meta.backbone} (${p.inputSize} px, pixels scaled to ${p.normalisatio
 \`\`\`js
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-const base = 'file://' + process.cwd() + '/'; // or the URL this folder is served from (with tfjs-node: file://)
+import fs from 'node:fs';
+// Run from this folder. Plain tfjs in Node loads files through fromMemory (tfjs-node also takes file:// URLs).
+const fromFiles = (json, weights) => {
+  const j = JSON.parse(fs.readFileSync(json, 'utf8'));
+  return tf.io.fromMemory({ modelTopology: j.modelTopology, weightSpecs: j.weightsManifest[0].weights, weightData: new Uint8Array(fs.readFileSync(weights)).buffer });
+};
 ${backboneLoad}
-const head = await tf.loadLayersModel(base + 'model.json');
+const head = await tf.loadLayersModel(fromFiles('model.json', 'weights.bin'));
 const classes = ${JSON.stringify(meta.classes)};
 const { data } = await sharp('photo.jpg').resize(${p.inputSize}, ${p.inputSize}, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
 const x = tf.tensor4d(new Float32Array(data), [1, ${p.inputSize}, ${p.inputSize}, 3])${scale};
