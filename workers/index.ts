@@ -3,7 +3,9 @@
 // optional init() that prepares the process (e.g. the ML backend) and says what it runs on.
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueName } from '../core/jobs.js';
+import sharp from 'sharp';
 import { onCancelRequest } from '../core/cancel.js';
+import { closeSharedDownloader } from '../core/collect/pipeline.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
 import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
 
@@ -45,6 +47,8 @@ function isWorkerQueue(q: QueueName): q is WorkerQueue {
 export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName[]): Promise<RunningWorkers> {
   setRuntime(rt);
   const { config, log } = rt;
+  // Every image a worker sees is new: libvips' operation cache would only hold memory.
+  sharp.cache(false);
   const workers: Worker[] = [];
   const withdrawals: (() => Promise<void>)[] = [];
   const backends: RunningWorkers['backends'] = {};
@@ -79,6 +83,7 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
       await stopListening();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all(withdrawals.map((w) => w()));
+      await closeSharedDownloader(config);
     },
   };
 }
