@@ -1,7 +1,8 @@
 // `npm start` must fail fast and helpfully when it cannot run: no token, or a wrong REDIS_URL.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { readFileSync } from 'node:fs';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../core/config.js';
 
 function start(env: Record<string, string>) {
   const { DISCORD_TOKEN: _t, REDIS_URL: _r, ...rest } = process.env;
@@ -61,5 +62,17 @@ describe('loadConfig', () => {
     expect(config.SEARCH_PROVIDERS).toEqual(['wikimedia', 'openverse']);
     expect(config.ALLOW_PRIVATE_URLS).toBe(true);
     expect(config.WORKER_QUEUES).toEqual(['predict']);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every variable the config reads, each with a comment, and nothing else', () => {
+    const lines = readFileSync(new URL('../.env.example', import.meta.url), 'utf8').split('\n');
+    const listed = lines.flatMap((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1] ?? []);
+    expect([...listed].sort()).toEqual([...CONFIG_VARIABLES].sort());
+    for (const name of listed) {
+      const at = lines.findIndex((l) => l.startsWith(`${name}=`));
+      expect(lines.slice(0, at).reverse().find((l) => !/^[A-Z]/.test(l)), `${name} needs an explanation`).toMatch(/^# /);
+    }
   });
 });
