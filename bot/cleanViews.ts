@@ -165,7 +165,7 @@ export function summaryMessage(report: CleanReport): { embeds: EmbedBuilder[]; a
   if (summary.skippedKept) lines.push(`${summary.skippedKept} suspect(s) not shown again: someone kept them at their label.`);
   lines.push(...summary.notes.map((n) => `_${escapeMarkdown(n)}_`));
   const embed = new EmbedBuilder()
-    .setTitle(`Cleaning ${name}`.slice(0, 256))
+    .setTitle(`Suspects in ${name}`.slice(0, 256))
     .setDescription(lines.join('\n').slice(0, 4096))
     .setFooter({ text: `Decide with the buttons or reactions (${KEEP_EMOJI} keep · ${DELETE_EMOJI} delete · 1️⃣… relabel); needs Manage Messages or the cleaner role. Then /train ${name} retrains on the fixed labels.`.slice(0, 2048) });
   return { embeds: [embed], allowedMentions: { parse: [] } };

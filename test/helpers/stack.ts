@@ -49,6 +49,8 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     ALLOW_PRIVATE_URLS: 'true',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     EMBED_THREADS: '1',
+    // The clean stage follows every training; one 5-fold pass keeps e2e tests quick.
+    CLEAN_REPEATS: '1',
     ...opts.env,
   });
   const log = createLogger(config.LOG_LEVEL);

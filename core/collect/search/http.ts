@@ -1,7 +1,7 @@
 // Small HTTP helpers for the search APIs: a timeout, our user agent, a retry on 429 when the
 // wait is short, and errors a user can read.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { parseRetryAfter, USER_AGENT } from '../download.js';
 import { ProviderError } from './types.js';
 
@@ -16,6 +16,14 @@ export interface HttpOptions {
   maxRetryAfterMs?: number;
 }
 
+/**
+ * The search APIs' own connection pool. Passing it explicitly matters: undici's request()
+ * without a dispatcher installs this undici's Agent as the process-wide global dispatcher,
+ * which the undici inside discord.js then picks up and cannot drive ("action is not a
+ * function") when the bot and the workers share a process.
+ */
+const searchAgent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
+
 export async function httpText(url: string, opts: HttpOptions = {}): Promise<string> {
   const retries = opts.retries429 ?? 1;
   for (let attempt = 0; ; attempt++) {
@@ -28,6 +36,7 @@ export async function httpText(url: string, opts: HttpOptions = {}): Promise<str
         headers: { 'user-agent': USER_AGENT, ...opts.headers },
         body: opts.body,
         signal,
+        dispatcher: searchAgent,
       });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
