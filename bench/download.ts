@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { addFromUrls } from '../core/collect/collect.js';
 import { Downloader } from '../core/collect/download.js';
-import { VERIFY_CONCURRENCY, verifyOptions } from '../core/collect/pipeline.js';
+import { configureSharpForWorkers, VERIFY_CONCURRENCY, verifyOptions } from '../core/collect/pipeline.js';
 import { normaliseImage } from '../core/collect/verify.js';
 import { loadConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
@@ -104,7 +104,7 @@ async function timedRun(services: Services, name: string, urls: string[], concur
 
 export async function run(args: string[]): Promise<void> {
   // Every image is new: libvips' operation cache would only hold memory.
-  sharp.cache(false);
+  configureSharpForWorkers(); // as the collect worker runs
   const n = option(args, 'n', 1000);
   const latencyMs = option(args, 'latency', 200);
   const baselineN = Math.min(n, option(args, 'baseline', 200));

@@ -3,9 +3,8 @@
 // optional init() that prepares the process (e.g. the ML backend) and says what it runs on.
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueName } from '../core/jobs.js';
-import sharp from 'sharp';
 import { onCancelRequest } from '../core/cancel.js';
-import { closeSharedDownloader } from '../core/collect/pipeline.js';
+import { closeSharedDownloader, configureSharpForWorkers } from '../core/collect/pipeline.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
 import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
 
@@ -47,8 +46,7 @@ function isWorkerQueue(q: QueueName): q is WorkerQueue {
 export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName[]): Promise<RunningWorkers> {
   setRuntime(rt);
   const { config, log } = rt;
-  // Every image a worker sees is new: libvips' operation cache would only hold memory.
-  sharp.cache(false);
+  configureSharpForWorkers();
   const workers: Worker[] = [];
   const withdrawals: (() => Promise<void>)[] = [];
   const backends: RunningWorkers['backends'] = {};
