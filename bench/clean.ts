@@ -1,8 +1,9 @@
-// `npm run bench -- clean [--seeds 1,2,3] [--per-class 100] [--classes 3] [--repeats 5] [--images]`:
+// `npm run bench -- clean [--seeds 1,2,3] [--per-class 100] [--classes 3] [--repeats 5] [--images | --synthetic]`:
 // how well confident learning finds flipped labels, against the lesson's in-sample top losses,
 // on the same data.
 //
-// Data (default): synthetic 1280-d embeddings (the size of MobileNetV2's features), NOT
+// Data: both sets below, one after the other, unless --images or --synthetic names one.
+// Synthetic: 1280-d embeddings (the size of MobileNetV2's features), NOT
 // embeddings of real images: no labelled photos are available offline. Each class is a mixture of 4 sub-clusters (a
 // class has several looks: poses, backgrounds), every image also carries 16 shared nuisance
 // factors (lighting, background, camera) that do not depend on the class, and the features are
@@ -145,11 +146,16 @@ async function evaluate(seed: number, data: Generated, nClasses: number, dim: nu
   totals.tk += tk;
 }
 
+/** Both data sets unless one is named: generated images (real backbone), then synthetic embeddings. */
 export async function run(args: string[]): Promise<void> {
+  const only = args.includes('--images') ? [true] : args.includes('--synthetic') ? [false] : [true, false];
+  for (const images of only) await runOne(args, images);
+}
+
+async function runOne(args: string[], images: boolean): Promise<void> {
   const seeds = option(args, 'seeds', '1,2,3').split(',').map(Number);
   const perClass = Number(option(args, 'per-class', '100'));
   const repeats = Number(option(args, 'repeats', String(DEFAULT_REPEATS)));
-  const images = args.includes('--images');
   const nClasses = images ? SYNTHETIC_CLASSES.length : Number(option(args, 'classes', '3'));
   const backend = await initBackend((process.env.TF_BACKEND as Parameters<typeof initBackend>[0]) ?? 'auto');
   const setup = `${nClasses} classes x ${perClass} images, ${FLIP_RATE * 100}% of labels flipped, head = core/ml defaults, out-of-fold = 5-fold x ${repeats} runs, backend ${backend.name}`;
