@@ -116,4 +116,18 @@ describe('/train bears on a fresh server', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect((await k.ctx.models.versions({ guildId: k.fake.guild.id, name: 'bears' })).length).toBe(1);
   });
+
+  it('/cancel stops a training while it runs, and the starter is told', async () => {
+    const alice = k.fake.user('alice');
+    const since = k.fake.mark();
+    // A backbone whose features are not cached yet: embedding keeps the job busy for a while.
+    const started = await (await alice.runCommand('train', { name: 'bears', backbone: 'nsfwjs_mobilenet_v2_140' })).reply();
+    const progressId = started.content.match(/channels\/\d+\/\d+\/(\d+)/)![1]!;
+    await k.fake.waitForEdit((m) => m.id === progressId && text(m).includes('computing image features'), { since, timeout: 60_000 });
+    const stopping = await (await alice.runCommand('cancel', { name: 'bears' })).reply();
+    expect(stopping.content).toContain('Stopping the training of **bears**');
+    const told = await k.fake.waitForMessage((m) => m.content.includes('did not finish') && m.content.includes('cancelled'), { since, timeout: 60_000 });
+    expect(told.content).toContain('training of bears was cancelled');
+    expect((await k.ctx.models.versions({ guildId: k.fake.guild.id, name: 'bears' })).length).toBe(1);
+  }, 120_000);
 });
