@@ -1,7 +1,7 @@
 // `kodiak clean <dataset> [--kind K] [--count N] [--view confident|top-losses] [--guild G] [--json]`:
 // the cleaner from the command line, through the same core code as /clean. With --json it prints
 // one object whose `suspects` is the ranked list (id, source, label, suggested, score, kind).
-import { parseArgs } from 'node:util';
+import { parseCli } from './args.js';
 import { runClean } from '../core/clean/runClean.js';
 import type { CleanReport, LabelView } from '../core/clean/types.js';
 import { UserError } from '../core/errors.js';
@@ -18,22 +18,15 @@ const USAGE = `usage: kodiak clean <dataset> [--kind ${cleanKind.options.join('|
   --json   print one JSON object: { dataset, summary, suspects: [{ id, source, label, suggested, score, kind, reason }] }`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        kind: { type: 'string', default: 'all' },
-        count: { type: 'string' },
-        view: { type: 'string', default: 'confident' },
-        guild: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}\n${USAGE}`);
-  }
+  return parseCli(
+    argv,
+    {
+      kind: { type: 'string', default: 'all' },
+      count: { type: 'string' },
+      view: { type: 'string', default: 'confident' },
+    },
+    USAGE,
+  );
 }
 
 /** The JSON shape of --json: the ranked suspects with what a script needs to act on them. */

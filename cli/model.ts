@@ -1,9 +1,9 @@
 // `kodiak model list [<dataset>]`, `kodiak model info <dataset> [--version N]` and
 // `kodiak model export <dataset> [--version N] [--out file.zip]`: the trained model versions,
 // through the same ModelStore and export code as /model (no Discord upload limit here).
+import { parseCli } from './args.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
 import { initBackend } from '../core/ml/backend.js';
 import { exportZip } from '../core/ml/exportZip.js';
@@ -21,21 +21,14 @@ const USAGE = `usage: kodiak model list [<dataset>] [--guild G] [--json]
   export   a zip that loads on its own (default file: <dataset>-v<N>.zip; see README "Using an export")`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        version: { type: 'string' },
-        out: { type: 'string' },
-        guild: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}\n${USAGE}`);
-  }
+  return parseCli(
+    argv,
+    {
+      version: { type: 'string' },
+      out: { type: 'string' },
+    },
+    USAGE,
+  );
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

@@ -1,8 +1,8 @@
 // `kodiak predict <dataset> <image...> [--version N] [--guild G] [--json]`: classifies image
 // files with a saved model version through the same core Predictor as the predict worker.
 // --json prints one JSON array with one object per image, in the order given.
+import { parseCli } from './args.js';
 import fs from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { UserError } from '../core/errors.js';
 import { initBackend } from '../core/ml/backend.js';
 import { Predictor, type ImagePrediction } from '../core/ml/predictor.js';
@@ -17,20 +17,13 @@ const USAGE = `usage: kodiak predict <dataset> <image...> [--version N] [--guild
   --json     print a JSON array, one object per image: {file, top: [{class, p}], notSure, error?, modelVersion}`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        version: { type: 'string' },
-        guild: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}\n${USAGE}`);
-  }
+  return parseCli(
+    argv,
+    {
+      version: { type: 'string' },
+    },
+    USAGE,
+  );
 }
 
 export interface FilePrediction extends ImagePrediction {

@@ -1,7 +1,7 @@
 // `kodiak train <dataset> [--epochs N] [--lr X] [--backbone ID] [--seed N] [--guild G] [--json]`:
 // trains in this process through the same core code as the train worker (no queue, no bot) and
 // saves the next model version. Progress goes to stderr, so stdout holds only the result.
-import { parseArgs } from 'node:util';
+import { parseCli } from './args.js';
 import { UserError } from '../core/errors.js';
 import type { TrainProgress } from '../core/jobs.js';
 import { trainDataset, trainReport } from '../core/ml/trainDataset.js';
@@ -18,23 +18,16 @@ const USAGE = `usage: kodiak train <dataset> [--epochs N] [--lr X] [--backbone I
   --json      print one JSON object: accuracy, errorRate, perClass, confusion, backbone, modelVersion, ...`;
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        epochs: { type: 'string' },
-        lr: { type: 'string' },
-        backbone: { type: 'string' },
-        seed: { type: 'string' },
-        guild: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UserError(`${(err as Error).message}\n${USAGE}`);
-  }
+  return parseCli(
+    argv,
+    {
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      backbone: { type: 'string' },
+      seed: { type: 'string' },
+    },
+    USAGE,
+  );
 }
 
 /** A whole number in [min, max] from an option, or undefined when the option is absent. */
