@@ -17,10 +17,8 @@ export interface HttpOptions {
 }
 
 /**
- * The search APIs' own connection pool. Passing it explicitly matters: undici's request()
- * without a dispatcher installs this undici's Agent as the process-wide global dispatcher,
- * which the undici inside discord.js then picks up and cannot drive ("action is not a
- * function") when the bot and the workers share a process.
+ * The search APIs' own connection pool, passed explicitly rather than through undici's
+ * process-wide global dispatcher, which the Discord client shares (see test/undici-single.test.ts).
  */
 const searchAgent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
 
