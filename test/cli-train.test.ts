@@ -58,7 +58,9 @@ let fresh: [string, string][];
 beforeAll(async () => {
   mirror = await startModelMirror();
   Object.assign(process.env, { QUEUE_PREFIX: prefix, DATA_DIR: dataDir, MODEL_MIRROR_URL: mirror.url, EMBED_THREADS: '1', LOG_LEVEL: 'silent' });
-  await writeImages(trainFolder, 10, 3);
+  // 20 per class: with 8 training images a class, one validation image in six (a green square
+  // on a pink background) was misread, depending on the split.
+  await writeImages(trainFolder, 20, 3);
   fresh = await writeImages(freshFolder, 2, 99); // never imported: the model has not seen them
 });
 
@@ -75,24 +77,28 @@ describe('kodiak train / predict / model', () => {
   it('imports a class-per-folder tree and trains it, printing one JSON object', async () => {
     const imported = await cli(datasetMain, ['import', 'shapes', trainFolder]);
     expect(imported.code).toBe(0);
-    expect(imported.stdout).toContain('imported 30 of 30 images into shapes');
+    // Simple striped pictures can come out as near-duplicates of each other: a few may be left out.
+    const kept = Number(/imported (\d+) of 60 images into shapes/.exec(imported.stdout)?.[1]);
+    expect(kept).toBeGreaterThanOrEqual(57);
 
     const run = await cli(trainMain, ['shapes', '--epochs', '20', '--seed', '1', '--json']);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ modelVersion: 1, backbone: 'mobilenet_v2_035', nTrain: 24, nValid: 6 });
+    expect(report).toMatchObject({ modelVersion: 1, backbone: 'mobilenet_v2_035' });
+    expect(report.nTrain + report.nValid).toBe(kept);
+    expect(report.nValid).toBeGreaterThanOrEqual(11);
     expect(report.backboneNote).toBeUndefined();
     expect(report.accuracy).toBeGreaterThanOrEqual(0.95);
     expect(report.errorRate).toBeCloseTo(1 - report.accuracy, 10);
     expect(Object.keys(report.perClass).sort()).toEqual([...SYNTHETIC_CLASSES].sort());
     for (const m of Object.values(report.perClass) as { precision: number; recall: number; n: number }[]) {
-      expect(m).toEqual({ precision: expect.any(Number), recall: expect.any(Number), n: 2 });
+      expect(m).toEqual({ precision: expect.any(Number), recall: expect.any(Number), n: expect.any(Number) });
     }
     expect(report.confusion).toHaveLength(3);
-    expect(report.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(6);
+    expect(report.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(report.nValid);
     expect(report.seconds).toBeGreaterThan(0);
     // Progress went to stderr, stage by stage; the backbone came from the loopback mirror.
-    expect(run.stderr).toMatch(/^embedding 30\/30$/m);
+    expect(run.stderr).toMatch(new RegExp(`^embedding ${kept}/${kept}$`, 'm'));
     expect(run.stderr).toMatch(/^training 20\/20: loss/m);
     expect(mirror.requests).toContain('/mobilenet_v2_035/model.json');
   }, 120_000);

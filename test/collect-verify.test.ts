@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { hammingDistance, phashFromGray32 } from '../core/collect/phash.js';
+import { gray32, hammingDistance, phashFromGray32 } from '../core/collect/phash.js';
 import { RejectError } from '../core/collect/reasons.js';
 import { normaliseImage } from '../core/collect/verify.js';
 import * as images from './fakes/imagehost/images.js';
@@ -85,5 +85,22 @@ describe('perceptual hash', () => {
     expect(phashFromGray32(flat)).toMatch(/^[0-9a-f]{16}$/);
     expect(() => phashFromGray32(new Uint8Array(10))).toThrow();
     expect(hammingDistance('ffffffffffffffff', '0000000000000000')).toBe(64);
+  });
+
+  it('takes its 32x32 thumbnail as box means, the same at any size and for tiny images', async () => {
+    const photo = await sharp(await images.makeJpeg(12, { width: 640, height: 480 })).raw().toBuffer({ resolveWithObject: true });
+    const half = await sharp(photo.data, { raw: { width: 640, height: 480, channels: 3 } }).resize(320, 240).raw().toBuffer();
+    const big = gray32(photo.data, 640, 480, 3);
+    const small = gray32(half, 320, 240, 3);
+    const worst = Math.max(...big.map((v, i) => Math.abs(v - small[i]!)));
+    expect(worst).toBeLessThanOrEqual(6);
+    expect(hammingDistance(phashFromGray32(big), phashFromGray32(small))).toBeLessThanOrEqual(2);
+    // Fewer than 32 pixels a side: every box still gets a pixel.
+    expect(new Set(gray32(new Uint8Array(10 * 7).fill(7), 10, 7, 1))).toEqual(new Set([7]));
+    const ramp = new Uint8Array(64 * 64 * 3).map((_, i) => Math.floor(i / 3) % 64 * 4);
+    const row = [...gray32(ramp, 64, 64, 3).subarray(0, 32)];
+    expect(row).toEqual([...row].sort((x, y) => x - y));
+    expect(row[31]! - row[0]!).toBeGreaterThan(200);
+    expect(() => gray32(new Uint8Array(10), 10, 10, 3)).toThrow();
   });
 });

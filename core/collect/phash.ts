@@ -11,6 +11,48 @@ const COS: Float64Array = (() => {
   return t;
 })();
 
+/**
+ * The 32x32 grayscale thumbnail pHash wants, from interleaved 8-bit pixels (gray, RGB or
+ * RGBA): the mean Rec. 709 luma of each of 32x32 boxes. A box filter keeps the hash stable
+ * across source sizes. Boxes of 4 px or more are sampled every other pixel and row: the 8x8
+ * lowest frequencies the hash keeps do not notice, and it is 4x cheaper (a full pass took
+ * ~1.5 ms per 500 px image on this project's 2-core machine, another sharp pass ~4 ms).
+ */
+export function gray32(data: Uint8Array, width: number, height: number, channels: number): Uint8Array {
+  if (width < 1 || height < 1 || channels < 1 || data.length < width * height * channels) throw new Error(`gray32: ${data.length} bytes is not ${width}x${height}x${channels}`);
+  const step = Math.min(width, height) >= 4 * N ? 2 : 1;
+  const xs = Array.from({ length: N }, (_, i) => boxSpan(i, width));
+  const gray = new Uint8Array(N * N);
+  const sums = new Float64Array(N);
+  for (let by = 0; by < N; by++) {
+    const [y0, y1] = boxSpan(by, height);
+    sums.fill(0);
+    let rows = 0;
+    for (let y = y0; y < y1; y += step, rows++) {
+      for (let bx = 0; bx < N; bx++) {
+        const [x0, x1] = xs[bx]!;
+        let s = 0;
+        for (let p = (y * width + x0) * channels, end = (y * width + x1) * channels; p < end; p += step * channels) {
+          s += channels >= 3 ? 54 * data[p]! + 183 * data[p + 1]! + 19 * data[p + 2]! : 256 * data[p]!;
+        }
+        sums[bx]! += s;
+      }
+    }
+    for (let bx = 0; bx < N; bx++) {
+      const [x0, x1] = xs[bx]!;
+      const samples = rows * Math.ceil((x1 - x0) / step);
+      gray[by * N + bx] = Math.round(sums[bx]! / samples / 256);
+    }
+  }
+  return gray;
+}
+
+/** The pixels [start, end) of box i of N along a side of `size` pixels; never empty. */
+function boxSpan(i: number, size: number): [number, number] {
+  const start = Math.min(size - 1, Math.floor((i * size) / N));
+  return [start, Math.max(start + 1, Math.floor(((i + 1) * size) / N))];
+}
+
 /** The 64-bit pHash of a 32x32 grayscale image (1024 bytes, row-major) as 16 hex characters. */
 export function phashFromGray32(gray: Uint8Array): string {
   if (gray.length !== N * N) throw new Error(`phash wants ${N}x${N} grayscale pixels, got ${gray.length} bytes`);

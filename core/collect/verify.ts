@@ -5,7 +5,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { sha256Hex } from '../store/blobs.js';
-import { phashFromGray32 } from './phash.js';
+import { gray32, phashFromGray32 } from './phash.js';
 import { RejectError } from './reasons.js';
 
 export const MIN_SIDE = 64;
@@ -85,31 +85,36 @@ export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Pr
   if (width * height > opts.maxPixels) throw new RejectError('too-many-pixels', `${width}x${height}`);
   if (Math.min(width, height) < (opts.minSide ?? MIN_SIDE)) throw new RejectError('too-small', `${width}x${height}`);
 
-  let out: { data: Buffer; info: OutputInfo };
+  let pixels: { data: Buffer; info: OutputInfo };
   const side = meta.format === 'jpeg' ? storedLongestSide(Math.max(width, height), opts.maxSize) : opts.maxSize;
   try {
     let pipeline = sharp(bytes, input)
       .autoOrient()
-      // Shrink-on-load lets libjpeg decode big JPEGs at 1/2, 1/4 or 1/8 scale directly.
-      .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: true });
+      // Shrink-on-load lets libjpeg decode big JPEGs at 1/2, 1/4 or 1/8 scale directly; the
+      // rest is bilinear, as the lesson's resize_images (and 15-25% cheaper than lanczos3).
+      .resize({ width: side, height: side, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: true, kernel: 'linear' });
     if (meta.hasAlpha) pipeline = pipeline.flatten({ background: '#ffffff' });
     // CMYK, grayscale and 16-bit inputs become 8-bit sRGB; sRGB input (embedded ICC profiles
     // are applied by default) skips the extra step.
     if (meta.space !== 'srgb' || (meta.channels ?? 0) < 3 || meta.depth !== 'uchar') pipeline = pipeline.toColourspace('srgb');
-    out = await pipeline.jpeg({ quality: JPEG_QUALITY }).toBuffer({ resolveWithObject: true });
+    pixels = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw decodeFailure(err);
   }
-  const jpeg = out.data;
-  // The hash comes from the stored JPEG itself, so anyone can recompute it from the blob. A full
-  // decode (no shrink-on-load) and a linear filter keep it stable across source sizes.
-  const gray = await sharp(jpeg).resize(32, 32, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false }).greyscale().raw().toBuffer();
+  // One decode serves both the stored JPEG and the perceptual hash: hashing the encoded JPEG
+  // instead meant decoding it again, a quarter of the verification time.
+  const { data, info } = pixels;
+  const jpeg = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+    // Huffman optimisation is a second pass over the image for ~8% smaller files; collection
+    // throughput is bound by this CPU, so it is left out.
+    .jpeg({ quality: JPEG_QUALITY, optimiseCoding: false })
+    .toBuffer();
   return {
     jpeg,
     sha256: sha256Hex(jpeg),
-    phash: phashFromGray32(gray),
-    width: out.info.width,
-    height: out.info.height,
+    phash: phashFromGray32(gray32(data, info.width, info.height, info.channels)),
+    width: info.width,
+    height: info.height,
     format: mime.replace('image/', ''),
   };
 }
