@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../core/errors.js';
 import { FileBlobStore, sha256Hex } from '../core/store/blobs.js';
+import { hammingDistance } from '../core/collect/phash.js';
 import { cleanClassName, parseClassList } from '../core/store/classNames.js';
 import { RedisDatasetStore } from '../core/store/datasets.js';
 import { decideSplit, splitDraw } from '../core/store/split.js';
@@ -91,6 +92,41 @@ describe('RedisDatasetStore', () => {
     expect((await store.require(ref)).revision).toBe(2);
   });
 
+  it('finds the nearest earlier hash through its index exactly as a full scan would', async () => {
+    const ref = { guildId, name: 'nearindex' };
+    await store.create(ref, ['a'], 'u');
+    // Families of hashes a few bits from a base, so near-duplicates at every distance occur.
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const flip = (hex: string, bits: number) => {
+      let v = BigInt(`0x${hex}`);
+      for (let i = 0; i < bits; i++) v ^= 1n << BigInt(Math.floor(rand() * 64));
+      return v.toString(16).padStart(16, '0');
+    };
+    const bases = Array.from({ length: 6 }, (_, i) => sha256Hex(Buffer.from(`base ${i}`)).slice(0, 16));
+    const kept: string[] = [];
+    let nearDuplicates = 0;
+    for (let n = 0; n < 150; n++) {
+      const phash = flip(bases[n % bases.length]!, Math.floor(rand() * 9));
+      const nearest = Math.min(99, ...kept.map((h) => hammingDistance(h, phash)));
+      const out = await store.addItem(ref, item(5000 + n, 'a', phash));
+      if (nearest <= 4) {
+        expect(out).toMatchObject({ outcome: 'near-duplicate', distance: nearest });
+        if (out.outcome === 'near-duplicate') expect(hammingDistance(out.existing.phash, phash)).toBe(nearest);
+        nearDuplicates++;
+      } else {
+        expect(out.outcome).toBe('added');
+        kept.push(phash);
+      }
+    }
+    expect(nearDuplicates).toBeGreaterThan(30);
+    expect(kept.length).toBeGreaterThan(30);
+    // An index lost (or made by an older version) is rebuilt from the hashes on the next add.
+    await redis.del(`${prefix}:ds:{${guildId}:nearindex}:phidx`);
+    const again = await store.addItem(ref, item(9999, 'a', flip(kept[0]!, 1)));
+    expect(again).toMatchObject({ outcome: 'near-duplicate', distance: expect.any(Number) });
+  });
+
   it('adds the same item concurrently exactly once', async () => {
     const ref = { guildId, name: 'race' };
     await store.create(ref, ['a'], 'u');
@@ -139,6 +175,11 @@ describe('RedisDatasetStore', () => {
     await store.addRejections(ref, { 'not-an-image': 2, timeout: 1 });
     await store.addRejections(ref, { 'not-an-image': 1 });
     expect((await store.require(ref)).rejected).toEqual({ 'not-an-image': 3, timeout: 1 });
+    // A retried collect job replaces what its first attempt counted.
+    await store.addRejections(ref, { timeout: 4, '404': 1 }, 'collect:7');
+    await store.addRejections(ref, { timeout: 2 }, 'collect:7');
+    await store.addRejections(ref, { '404': 1 }, 'collect:8');
+    expect((await store.require(ref)).rejected).toMatchObject({ 'not-an-image': 3, timeout: 3, '404': 1 });
     await store.delete(ref);
     expect(await store.get(ref)).toBeUndefined();
     expect((await store.list(guildId)).map((m) => m.name)).not.toContain('split');

@@ -60,6 +60,7 @@ async function collectOne(rt: WorkerRuntime, job: Job, signal?: AbortSignal): Pr
       source: payload.source,
       signal,
       onProgress: (p) => progress.update(p),
+      operation: `collect:${job.id}`,
     });
   } catch (err) {
     // The user's mistake (e.g. the dataset was deleted meanwhile) will not go away on retry.

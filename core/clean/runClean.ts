@@ -36,7 +36,8 @@ export interface RunCleanOptions {
 export async function runClean(services: Services, opts: RunCleanOptions): Promise<CleanReport> {
   const { config, datasets, blobs, models } = services;
   const meta = await datasets.require(opts.dataset);
-  const items = await datasets.items(opts.dataset);
+  // By id: folds and head batches are seeded, and must not depend on download order.
+  const items = await datasets.items(opts.dataset, { orderBy: 'id' });
   if (items.length < 2) throw new UserError(`${opts.dataset.name} has ${items.length} image(s): add some before cleaning it`);
   const latest = await models.get(opts.dataset);
   const features = await datasetFeatures(

@@ -30,6 +30,8 @@ export interface CollectClassArgs {
   source?: 'search' | SearchProviderId;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
+  /** What this run is (the job id): a retry replaces its rejection counts instead of adding. */
+  operation?: string;
   /** Overrides for tests and benchmarks. */
   downloader?: Downloader;
   providers?: SearchProvider[];
@@ -113,7 +115,7 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
     mergeCounts(progress, counts, base);
     progress.kept = keptBefore + counts.kept;
   }
-  await services.datasets.addRejections(dataset, progress.failed);
+  await services.datasets.addRejections(dataset, progress.failed, args.operation);
   report(progress, true);
   for (const [id, message] of Object.entries(result.providerErrors)) {
     if (message) services.log.info({ provider: id, message, dataset }, 'search provider unavailable');

@@ -44,7 +44,8 @@ export async function trainDataset(
 ): Promise<TrainedDataset> {
   const { config, datasets, blobs, models } = services;
   const meta = await datasets.require(ref);
-  const items: TrainItem[] = (await datasets.items(ref)).map((i) => ({ id: i.id, label: i.label, split: i.split, path: blobs.path(i.id) }));
+  // By id, so a seeded training gives the same model whatever order the images arrived in.
+  const items: TrainItem[] = (await datasets.items(ref, { orderBy: 'id' })).map((i) => ({ id: i.id, label: i.label, split: i.split, path: blobs.path(i.id) }));
   const previous = await models.get(ref);
   const result = await trainModel(items, {
     dataDir: config.DATA_DIR,

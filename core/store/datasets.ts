@@ -2,14 +2,16 @@
 // and the Lua scripts may touch them all):
 //   <prefix>:ds:{guild:name}:meta      hash   guildId, name, classes (JSON), createdAt, createdBy, seed, validPct, revision
 //   <prefix>:ds:{guild:name}:items     hash   item id -> DatasetItem JSON
-//   <prefix>:ds:{guild:name}:phash     hash   item id -> 16 hex (scanned by the near-duplicate check)
+//   <prefix>:ds:{guild:name}:phash     hash   item id -> 16 hex
+//   <prefix>:ds:{guild:name}:phidx     hash   "<run>:<hex digits>" -> ids (the near-duplicate index, see lua.ts)
 //   <prefix>:ds:{guild:name}:counts    hash   "<label>\n<split>" -> active items (for stratification)
 //   <prefix>:ds:{guild:name}:rejected  hash   reason -> count
+//   <prefix>:ds:{guild:name}:rejops    hash   operation (collect job) -> its counts (JSON), so a retry replaces them
 //   <prefix>:dsidx:<guild>             set    dataset names of a guild
 import type { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
 import { checkDatasetRef, cleanClassNames, findClass } from './classNames.js';
-import { ADD_ITEM, CREATE, runScript, SET_CLASSES, SET_FIELD } from './lua.js';
+import { ADD_ITEM, CREATE, runScript, SET_CLASSES, SET_FIELD, SET_REJECTIONS } from './lua.js';
 import { splitDraw } from './split.js';
 import type { AddItemOutcome, DatasetItem, DatasetMeta, DatasetRef, DatasetStore, ItemStatus, LabelChange } from './types.js';
 
@@ -40,8 +42,10 @@ export class RedisDatasetStore implements DatasetStore {
       meta: `${base}:meta`,
       items: `${base}:items`,
       phash: `${base}:phash`,
+      phidx: `${base}:phidx`,
       counts: `${base}:counts`,
       rejected: `${base}:rejected`,
+      rejectedOps: `${base}:rejops`,
       index: `${this.prefix}:dsidx:${ref.guildId}`,
     };
   }
@@ -82,7 +86,8 @@ export class RedisDatasetStore implements DatasetStore {
       seed: Number(meta.seed),
       validPct: Number(meta.validPct),
       revision: Number(meta.revision),
-      rejected: Object.fromEntries(Object.entries(rejected ?? {}).map(([r, n]) => [r, Number(n)])),
+      // A retried operation can bring a reason back to 0: leave it out.
+      rejected: Object.fromEntries(Object.entries(rejected ?? {}).map(([r, n]) => [r, Number(n)] as const).filter(([, n]) => n > 0)),
     };
   }
 
@@ -102,7 +107,7 @@ export class RedisDatasetStore implements DatasetStore {
     await this.require(ref);
     const k = this.keys(ref);
     // Blobs stay: they are shared by content with other datasets and models.
-    await this.redis.multi().del(k.meta, k.items, k.phash, k.counts, k.rejected).srem(k.index, ref.name).exec();
+    await this.redis.multi().del(k.meta, k.items, k.phash, k.phidx, k.counts, k.rejected, k.rejectedOps).srem(k.index, ref.name).exec();
   }
 
   async addClasses(ref: DatasetRef, classes: string[]): Promise<DatasetMeta> {
@@ -123,13 +128,15 @@ export class RedisDatasetStore implements DatasetStore {
     const label = findClass(meta.classes, input.label);
     if (!label) throw new UserError(`"${input.label}" is not a class of ${ref.name} (classes: ${meta.classes.join(', ')})`);
     if (!/^[0-9a-f]{16}$/.test(input.phash)) throw new Error(`phash must be 16 hex characters, got ${input.phash}`);
+    // The near-duplicate index stores ids end to end, 64 characters each.
+    if (!/^[0-9a-f]{64}$/.test(input.id)) throw new Error(`item id must be a sha256 (64 hex characters), got ${input.id}`);
     const base: Omit<DatasetItem, 'split'> = { ...input, label, status: 'active', addedAt: Date.now() };
     const asJson = (split: 'train' | 'valid') => JSON.stringify({ ...base, split });
     const u = splitDraw(meta.seed, input.id);
     const reply = (await runScript(
       this.redis,
       ADD_ITEM,
-      [k.meta, k.items, k.phash, k.counts],
+      [k.meta, k.items, k.phash, k.counts, k.phidx],
       [input.id, input.phash, label, u, this.nearBits, asJson('train'), asJson('valid')],
     )) as string[];
     switch (reply[0]) {
@@ -144,10 +151,11 @@ export class RedisDatasetStore implements DatasetStore {
     }
   }
 
-  async items(ref: DatasetRef, opts: { includeTrashed?: boolean } = {}): Promise<DatasetItem[]> {
+  async items(ref: DatasetRef, opts: { includeTrashed?: boolean; orderBy?: 'added' | 'id' } = {}): Promise<DatasetItem[]> {
     const all = (await this.redis.hvals(this.keys(ref).items)).map((j) => JSON.parse(j) as DatasetItem);
     const wanted = opts.includeTrashed ? all : all.filter((i) => i.status === 'active');
-    return wanted.sort((a, b) => a.addedAt - b.addedAt || a.id.localeCompare(b.id));
+    const byId = (a: DatasetItem, b: DatasetItem) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    return wanted.sort(opts.orderBy === 'id' ? byId : (a, b) => a.addedAt - b.addedAt || byId(a, b));
   }
 
   async getItem(ref: DatasetRef, id: string): Promise<DatasetItem | undefined> {
@@ -173,9 +181,13 @@ export class RedisDatasetStore implements DatasetStore {
     return { ok: reply[0] === 'ok', item: JSON.parse(reply[1]!) as DatasetItem };
   }
 
-  async addRejections(ref: DatasetRef, counts: Record<string, number>): Promise<void> {
+  async addRejections(ref: DatasetRef, counts: Record<string, number>, operation?: string): Promise<void> {
     const k = this.keys(ref);
     const entries = Object.entries(counts).filter(([, n]) => n > 0);
+    if (operation) {
+      await runScript(this.redis, SET_REJECTIONS, [k.rejected, k.rejectedOps], [operation, JSON.stringify(Object.fromEntries(entries))]);
+      return;
+    }
     if (entries.length === 0) return;
     const tx = this.redis.multi();
     for (const [reason, n] of entries) tx.hincrby(k.rejected, reason, n);

@@ -72,12 +72,20 @@ export interface DatasetStore {
   addClasses(ref: DatasetRef, classes: string[]): Promise<DatasetMeta>;
   /** Atomic and idempotent: the same image added twice is one item. */
   addItem(ref: DatasetRef, item: Omit<DatasetItem, 'split' | 'status' | 'addedAt'>): Promise<AddItemOutcome>;
-  items(ref: DatasetRef, opts?: { includeTrashed?: boolean }): Promise<DatasetItem[]>;
+  /**
+   * Items in the order they were added, or by id: images are added concurrently, so the added
+   * order changes from run to run, and anything seeded (training, folds) must not depend on it.
+   */
+  items(ref: DatasetRef, opts?: { includeTrashed?: boolean; orderBy?: 'added' | 'id' }): Promise<DatasetItem[]>;
   getItem(ref: DatasetRef, id: string): Promise<DatasetItem | undefined>;
   /** Compare-and-set: changes the label only if it is still `expected` (when given). */
   relabel(ref: DatasetRef, id: string, to: string, expected?: string): Promise<LabelChange>;
   setStatus(ref: DatasetRef, id: string, status: ItemStatus, expected?: ItemStatus): Promise<LabelChange>;
-  addRejections(ref: DatasetRef, counts: Record<string, number>): Promise<void>;
+  /**
+   * Count rejected images by reason. With an `operation` (e.g. a job id), running it again
+   * replaces its earlier counts rather than adding to them.
+   */
+  addRejections(ref: DatasetRef, counts: Record<string, number>, operation?: string): Promise<void>;
 }
 
 export interface BlobStore {
