@@ -4,7 +4,9 @@
 // them (temporary DATA_DIR and Redis prefix), and prints one line comparing the rate with the
 // latency-bound limit (concurrency / latency, or the measured verify-only rate if lower) and
 // with the lesson's 8 parallel downloads.
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +21,7 @@ import { createLogger } from '../core/log.js';
 import { createRedis } from '../core/redis.js';
 import { createServices, type Services } from '../core/services.js';
 import { rng } from '../test/fakes/imagehost/images.js';
-import { startImageHost } from '../test/fakes/imagehost/server.js';
+import { fileURLToPath } from 'node:url';
 
 const CACHE = path.join(os.tmpdir(), 'kodiak-bench-download-v1');
 /** Eight loopback addresses, so the per-host limit (8) times hosts equals the global limit (64). */
@@ -64,6 +66,34 @@ export async function ensureCache(n: number): Promise<string[]> {
     ),
   );
   return files;
+}
+
+/**
+ * The fake host in a process of its own: its copy of every picture and its event loop are not
+ * the pipeline's, so they stay out of the measured RSS and main thread (it shares the cores).
+ */
+async function startHostProcess(n: number, latencyMs: number): Promise<{ urls: string[]; close(): Promise<void> }> {
+  const script = fileURLToPath(new URL('../test/fakes/imagehost/serve.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, '--dir', CACHE, '--n', String(n), '--latency', String(latencyMs), '--hosts', HOSTS.join(',')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const ready = new Promise<string[]>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]!) as { urls: string[] }).urls);
+    });
+    child.once('exit', (code) => reject(new Error(`the fake image host exited (${code}) before listening`)));
+  });
+  const urls = await ready;
+  return {
+    urls,
+    async close() {
+      child.stdin.end();
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
 }
 
 /** Peak resident set size while `fn` runs, sampled every 20 ms. */
@@ -114,7 +144,7 @@ export async function run(args: string[]): Promise<void> {
   const config = loadConfig({ ...process.env, QUEUE_PREFIX: prefix, DATA_DIR: dataDir, ALLOW_PRIVATE_URLS: 'true' });
   const redis = createRedis(config.REDIS_URL);
   const services = createServices(config, redis, createLogger('silent'));
-  const host = await startImageHost({ hosts: HOSTS, latencyMs, imageFor: (seed) => fs.readFile(files[seed]!) });
+  const host = await startHostProcess(n, latencyMs);
   try {
     const urlFor = (i: number) => `${host.urls[i % host.urls.length]}/img/${i}.jpg`;
     const verifyRate = await verifyOnlyRate(services, files);

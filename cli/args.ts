@@ -18,3 +18,14 @@ export function parseCli<const O extends Options>(argv: string[], options: O, us
     throw new UserError(`${(err as Error).message}\n${usage}`);
   }
 }
+
+/**
+ * Core's user errors point at the slash commands that fix them ("run /train bears first");
+ * on the command line, name the kodiak subcommand instead.
+ */
+export function forCommandLine(message: string): string {
+  return message
+    .replace(/\/train (\S+)/g, 'kodiak train $1')
+    .replace(/\/model list/g, 'kodiak model list')
+    .replace(/; \/dataset list shows the ones that exist/g, ' (check --guild); kodiak dataset import <name> <folder> makes one');
+}

@@ -2,6 +2,7 @@
 // Each subcommand lives in cli/<name>.ts and exports `main(argv): Promise<number>`.
 import { ConfigError } from '../core/config.js';
 import { isUserError } from '../core/errors.js';
+import { forCommandLine } from './args.js';
 
 type Sub = { main(argv: string[]): Promise<number>; summary: string };
 
@@ -33,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     return await (await load()).main(rest);
   } catch (err) {
     if (isUserError(err) || err instanceof ConfigError) {
-      console.error(`kodiak ${name}: ${(err as Error).message}`);
+      console.error(`kodiak ${name}: ${forCommandLine((err as Error).message)}`);
       return 1;
     }
     throw err;

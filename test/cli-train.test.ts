@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { forCommandLine } from '../cli/args.js';
 import { main as datasetMain } from '../cli/dataset.js';
 import { main as modelMain } from '../cli/model.js';
 import { main as predictMain } from '../cli/predict.js';
@@ -117,6 +118,18 @@ describe('kodiak train / predict / model', () => {
       expect(p.top[0]!.p).toBeGreaterThanOrEqual(p.top[1]!.p);
       expect(p).toMatchObject({ notSure: false, modelVersion: 1 });
     }
+  }, 60_000);
+
+  it('points at kodiak subcommands, not slash commands, when something is missing', async () => {
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'predict', 'nosuch', fresh[0]![0]], { cwd: REPO_ROOT, env: process.env });
+    const err = (await run.then(() => undefined, (e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/^kodiak predict: no trained model for "nosuch" yet: run kodiak train nosuch first$/m);
+    expect(err.stderr).not.toContain('/train');
+    expect(forCommandLine('no dataset called "x" here; /dataset list shows the ones that exist')).toBe(
+      'no dataset called "x" here (check --guild); kodiak dataset import <name> <folder> makes one',
+    );
+    expect(forCommandLine('dataset "bears" has no model version 3; see /model list')).toBe('dataset "bears" has no model version 3; see kodiak model list');
   }, 60_000);
 
   it('reports an unreadable file in its own entry and exits non-zero', async () => {

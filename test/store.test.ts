@@ -127,6 +127,20 @@ describe('RedisDatasetStore', () => {
     expect(again).toMatchObject({ outcome: 'near-duplicate', distance: expect.any(Number) });
   });
 
+  it('adds with metadata read once, and refuses when the dataset was made again since', async () => {
+    const ref = { guildId, name: 'batch' };
+    const meta = await store.create(ref, ['a'], 'u');
+    expect((await store.addItem(ref, item(200, 'A'), meta)).outcome).toBe('added');
+    await store.delete(ref);
+    await new Promise((r) => setTimeout(r, 2));
+    await store.create(ref, ['a'], 'u');
+    await rejectsWithUserError(store.addItem(ref, item(201, 'a'), meta), /no dataset/);
+    expect(await store.items(ref)).toHaveLength(0);
+    // A class the metadata does not know yet: read afresh.
+    const fresh = await store.addClasses(ref, ['b']);
+    expect((await store.addItem(ref, item(202, 'b'), { ...fresh, classes: ['a'] })).outcome).toBe('added');
+  });
+
   it('adds the same item concurrently exactly once', async () => {
     const ref = { guildId, name: 'race' };
     await store.create(ref, ['a'], 'u');

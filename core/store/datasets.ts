@@ -122,9 +122,12 @@ export class RedisDatasetStore implements DatasetStore {
     throw new Error('addClasses: too much contention on the class list');
   }
 
-  async addItem(ref: DatasetRef, input: Omit<DatasetItem, 'split' | 'status' | 'addedAt'>): Promise<AddItemOutcome> {
+  async addItem(ref: DatasetRef, input: Omit<DatasetItem, 'split' | 'status' | 'addedAt'>, known?: DatasetMeta): Promise<AddItemOutcome> {
     const k = this.keys(ref);
-    const meta = await this.require(ref);
+    // Classes only grow and the seed never changes, so metadata read once serves a whole batch;
+    // the script refuses the add if the dataset was deleted (or made again) since.
+    const cached = known && known.name === ref.name && known.guildId === ref.guildId && findClass(known.classes, input.label) ? known : undefined;
+    const meta = cached ?? (await this.require(ref));
     const label = findClass(meta.classes, input.label);
     if (!label) throw new UserError(`"${input.label}" is not a class of ${ref.name} (classes: ${meta.classes.join(', ')})`);
     if (!/^[0-9a-f]{16}$/.test(input.phash)) throw new Error(`phash must be 16 hex characters, got ${input.phash}`);
@@ -137,7 +140,7 @@ export class RedisDatasetStore implements DatasetStore {
       this.redis,
       ADD_ITEM,
       [k.meta, k.items, k.phash, k.counts, k.phidx],
-      [input.id, input.phash, label, u, this.nearBits, asJson('train'), asJson('valid')],
+      [input.id, input.phash, label, u, this.nearBits, asJson('train'), asJson('valid'), String(meta.createdAt)],
     )) as string[];
     switch (reply[0]) {
       case 'added':

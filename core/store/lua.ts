@@ -22,8 +22,8 @@ export async function runScript(redis: Redis, s: Script, keys: string[], args: (
 }
 
 // KEYS: meta, items, phash, counts, phidx
-// ARGV: id, phash, label, u, maxDistance, jsonTrain, jsonValid
-// Returns {'missing'} | {'duplicate', json} | {'near', json, distance} | {'added', json}
+// ARGV: id, phash, label, u, maxDistance, jsonTrain, jsonValid, createdAt ('' = any)
+// Returns {'missing'} (also when the dataset was deleted and made again since createdAt was read) | {'duplicate', json} | {'near', json, distance} | {'added', json}
 //
 // Near-duplicates are found through a multi-index (pigeonhole) rather than a scan of every hash:
 // split the 16 hex digits into maxDistance + 1 runs; two hashes at most maxDistance bits apart
@@ -32,7 +32,8 @@ export async function runScript(redis: Redis, s: Script, keys: string[], args: (
 // dataset's size; a scan cost ~1 ms of Redis per add at 1,000 images and grew with every image.
 // The index is (re)built from the phash hash when missing or made for another maxDistance.
 export const ADD_ITEM = script(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local created = redis.call('HGET', KEYS[1], 'createdAt')
+if not created or (ARGV[8] ~= '' and created ~= ARGV[8]) then return {'missing'} end
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then return {'duplicate', existing} end
 local maxd = tonumber(ARGV[5])

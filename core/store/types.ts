@@ -70,8 +70,11 @@ export interface DatasetStore {
   list(guildId: string): Promise<DatasetMeta[]>;
   delete(ref: DatasetRef): Promise<void>;
   addClasses(ref: DatasetRef, classes: string[]): Promise<DatasetMeta>;
-  /** Atomic and idempotent: the same image added twice is one item. */
-  addItem(ref: DatasetRef, item: Omit<DatasetItem, 'split' | 'status' | 'addedAt'>): Promise<AddItemOutcome>;
+  /**
+   * Atomic and idempotent: the same image added twice is one item. `known` is the dataset's
+   * metadata when the caller already read it (a batch of adds), saving a round trip per image.
+   */
+  addItem(ref: DatasetRef, item: Omit<DatasetItem, 'split' | 'status' | 'addedAt'>, known?: DatasetMeta): Promise<AddItemOutcome>;
   /**
    * Items in the order they were added, or by id: images are added concurrently, so the added
    * order changes from run to run, and anything seeded (training, folds) must not depend on it.
