@@ -10,7 +10,7 @@ import { addFromFolder, addFromUrls, addFromZip, collectClass } from '../core/co
 import { renderContactSheet } from '../core/collect/contactSheet.js';
 import { Downloader } from '../core/collect/download.js';
 import { exportDataset, exportToFolder } from '../core/collect/export.js';
-import { closeSharedDownloader } from '../core/collect/pipeline.js';
+import { closeSharedDownloader, threadPoolAdvice } from '../core/collect/pipeline.js';
 import { summariseDataset } from '../core/collect/summary.js';
 import { loadConfig } from '../core/config.js';
 import { isUserError } from '../core/errors.js';
@@ -305,5 +305,14 @@ describe('zips and folders', () => {
     expect(meta.format).toBe('png');
     expect(meta.width).toBe(200 + 4 * 68 + 4);
     expect(meta.height).toBe(2 * 68 + 4);
+  });
+});
+
+describe('thread pool advice', () => {
+  it('asks for UV_THREADPOOL_SIZE only when there are more cores than pool threads', () => {
+    expect(threadPoolAdvice({}, 2)).toBeUndefined();
+    expect(threadPoolAdvice({}, 4)).toBeUndefined();
+    expect(threadPoolAdvice({}, 16)).toBe('sharp can use 4 of 16 cores: start the workers with UV_THREADPOOL_SIZE=16 to verify and embed images on all of them');
+    expect(threadPoolAdvice({ UV_THREADPOOL_SIZE: '16' }, 16)).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueName } from '../core/jobs.js';
 import { onCancelRequest } from '../core/cancel.js';
-import { closeSharedDownloader, configureSharpForWorkers } from '../core/collect/pipeline.js';
+import { closeSharedDownloader, configureSharpForWorkers, threadPoolAdvice } from '../core/collect/pipeline.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
 import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
 
@@ -47,6 +47,8 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
   setRuntime(rt);
   const { config, log } = rt;
   configureSharpForWorkers();
+  const advice = threadPoolAdvice();
+  if (advice) log.warn(advice);
   const workers: Worker[] = [];
   const withdrawals: (() => Promise<void>)[] = [];
   const backends: RunningWorkers['backends'] = {};

@@ -73,6 +73,17 @@ export function configureSharpForWorkers(): void {
   sharp.concurrency(1);
 }
 
+/**
+ * sharp runs on libuv's thread pool, 4 threads unless UV_THREADPOOL_SIZE says otherwise, and
+ * the variable counts only when set before the process starts (module loading already starts
+ * the pool). On a machine with more cores, collection would use only 4 of them: say so.
+ */
+export function threadPoolAdvice(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): string | undefined {
+  const pool = Number(env.UV_THREADPOOL_SIZE) || 4;
+  if (cores <= pool) return undefined;
+  return `sharp can use ${pool} of ${cores} cores: start the workers with UV_THREADPOOL_SIZE=${cores} to verify and embed images on all of them`;
+}
+
 export function setVerifyConcurrency(n: number): void {
   verifyLimit = pLimit(n);
 }
