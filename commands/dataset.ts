@@ -28,6 +28,7 @@ import {
 import { progressBar } from '../bot/progress.js';
 import type { BotContext, ComponentHandler } from '../bot/types.js';
 import { renderContactSheet } from '../core/collect/contactSheet.js';
+import { sweepFilesInBackground } from '../core/store/gc.js';
 import { exportDataset } from '../core/collect/export.js';
 import { addCollectFlow } from '../core/collectFlow.js';
 import { SEARCH_PROVIDER_IDS } from '../core/config.js';
@@ -248,6 +249,7 @@ const deleteHandler: ComponentHandler = {
       return;
     }
     await ctx.datasets.delete(dataset);
+    sweepFilesInBackground(ctx, `deleted ${guildId}/${name}`);
     await interaction.update({ content: `🗑️ Deleted dataset ${bold(name)}, confirmed by <@${interaction.user.id}>.`, components: [], allowedMentions: NO_PINGS });
   },
 };

@@ -25,7 +25,12 @@ export class FileBlobStore implements BlobStore {
   async put(bytes: Uint8Array): Promise<string> {
     const key = sha256Hex(bytes);
     const file = this.path(key);
-    if (await this.has(key)) return key;
+    if (await this.has(key)) {
+      // Touched, so the sweep of unreferenced files (gc.ts) sees it as new until its item exists.
+      const now = new Date();
+      await fs.utimes(file, now, now).catch(() => undefined);
+      return key;
+    }
     const dir = path.dirname(file);
     if (!this.madeDirs.has(dir)) {
       await fs.mkdir(dir, { recursive: true });

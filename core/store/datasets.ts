@@ -15,6 +15,9 @@ import { ADD_ITEM, CREATE, runScript, SET_CLASSES, SET_FIELD, SET_REJECTIONS } f
 import { splitDraw } from './split.js';
 import type { AddItemOutcome, DatasetItem, DatasetMeta, DatasetRef, DatasetStore, ItemStatus, LabelChange } from './types.js';
 
+/** The items hash of every dataset under every QUEUE_PREFIX (for the file sweep, see gc.ts). */
+export const ALL_ITEMS_KEYS = '*:ds:{*}:items';
+
 /** Images whose perceptual hashes differ in at most this many bits count as the same picture. */
 export const NEAR_DUPLICATE_BITS = 4;
 
