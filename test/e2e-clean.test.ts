@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addFromFolder } from '../core/collect/collect.js';
 import type { CleanReport } from '../core/clean/types.js';
 import { RedisDatasetStore } from '../core/store/datasets.js';
-import { isEphemeral, type FakeMessage } from './fakes/discord/index.js';
+import { isEphemeral, type FakeMessage } from '../playground/server/index.js';
 import { syntheticImages, SYNTHETIC_CLASSES } from './fixtures/images.js';
 import { startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
 import { startKodiak, type Kodiak } from './helpers/harness.js';

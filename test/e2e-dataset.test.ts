@@ -3,7 +3,7 @@
 // page served as a JPEG, the same bytes twice and the same picture as a PNG.
 import { unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeMessage } from './fakes/discord/index.js';
+import type { FakeMessage } from '../playground/server/index.js';
 import { makeJpeg } from './fakes/imagehost/images.js';
 import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
 import { startFakeSearch, type FakeImage, type FakeSearch } from './fakes/search/server.js';

@@ -4,7 +4,7 @@
 // then /model use bears, a dropped photo is classified, a text file gets the short message,
 // and /cancel stops a training.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeMessage } from './fakes/discord/index.js';
+import type { FakeMessage } from '../playground/server/index.js';
 import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
 import { startFakeSearch, type FakeImage, type FakeSearch } from './fakes/search/server.js';
 import { syntheticImages } from './fixtures/images.js';

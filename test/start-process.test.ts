@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../core/redis.js';
-import { startFakeDiscord, type FakeDiscord } from './fakes/discord/index.js';
+import { startFakeDiscord, type FakeDiscord } from '../playground/server/index.js';
 import { deleteKeys } from './helpers/stack.js';
 
 let fake: FakeDiscord;

@@ -5,7 +5,7 @@
 //   const alice = k.fake.user('alice', { permissions: ['ManageMessages'] });
 //   const reply = await (await alice.runCommand('help')).reply();
 //   await k.stop();
-import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
+import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../../playground/server/index.js';
 import { startStack, type StackOptions, type TestStack } from './stack.js';
 
 export interface Kodiak extends TestStack {

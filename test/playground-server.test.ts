@@ -6,7 +6,7 @@ import {
   ActionRowBuilder, ButtonBuilder, ButtonStyle, Client, DiscordAPIError, GatewayIntentBits, MessageFlags, ModalBuilder, Partials,
   Routes, SlashCommandBuilder, StringSelectMenuBuilder, TextInputBuilder, TextInputStyle, type Interaction, type MessageReaction, type TextChannel, type User,
 } from 'discord.js';
-import { discordClientOptions, isEphemeral, startFakeDiscord, type FakeDiscord } from './discord/index.js';
+import { discordClientOptions, isEphemeral, startFakeDiscord, type FakeDiscord } from '../playground/server/index.js';
 
 const commands = [
   new SlashCommandBuilder().setName('ping').setDescription('Replies pong, only to you'),
