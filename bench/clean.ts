@@ -13,7 +13,7 @@
 // difficulty is visible. 10% of labels are then flipped to a random other class.
 // With --images: generated pictures (test/fixtures/images.ts: red circles, blue stripes, green
 // squares, 3 classes) embedded by the real ImageNet MobileNetV2-0.35 (served on loopback from
-// ../shared/models); real backbone features, but of drawings that are easy to tell apart.
+// test/fixtures/models); real backbone features, but of drawings that are easy to tell apart.
 //
 // Both methods use core/ml's head with its training defaults (nothing tuned here):
 //  - confident learning: out-of-fold probabilities (5-fold, averaged over DEFAULT_REPEATS

@@ -1,5 +1,5 @@
 // `npm run bench -- train [--images 450] [--embed 96] [--requests 40]`: the ML core's speed on
-// this machine, with the ImageNet MobileNetV2-0.35 served on loopback from ../shared/models
+// this machine, with the ImageNet MobileNetV2-0.35 served on loopback from test/fixtures/models
 // (downloaded once, not timed) and generated images of 500x400 px (what collection keeps).
 //  embed:   img/s of the whole pipeline (decode + resize + inference on EMBED_THREADS threads)
 //           against inference alone on pre-decoded pixels, same pool, same backend;

@@ -16,9 +16,9 @@ beforeAll(async () => {
   open = new Downloader(base);
 });
 afterAll(async () => {
-  await open.close();
-  await host.close();
-  await trustedHost.close();
+  await open?.close();
+  await host?.close();
+  await trustedHost?.close();
 });
 
 async function reason(d: Downloader, url: string): Promise<string> {

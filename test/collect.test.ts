@@ -75,13 +75,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await closeSharedDownloader(services.config);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-  await host.close();
-  await search.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  if (services) await closeSharedDownloader(services.config);
+  const keys = (await redis?.keys(`${prefix}:*`)) ?? [];
+  if (keys.length) await redis?.del(...keys);
+  redis?.disconnect();
+  await host?.close();
+  await search?.close();
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
 });
 
 const bears = { guildId, name: 'bears' };

@@ -1,6 +1,6 @@
 // /train bears end to end: on a fresh server the bot creates the dataset, collects it from a
 // fake image search (pictures the test generates so the classes are learnable), trains on the
-// ImageNet backbone served from ../shared/models through MODEL_MIRROR_URL, posts the report;
+// ImageNet backbone served from test/fixtures/models through MODEL_MIRROR_URL, posts the report;
 // then /model use bears, a dropped photo is classified, a text file gets the short message,
 // and /cancel stops a training.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -7,7 +7,7 @@ import { initBackend } from '../core/ml/backend.js';
 import { BACKBONES, backboneStatus, cacheDirOf, ensureDownloaded, loadBackbone, resolveBackbone, type Backbone, type BundledSpec, type DownloadSpec } from '../core/ml/backbones/index.js';
 import { bundledArtifacts } from '../core/ml/backbones/bundled.js';
 import { decodeRgb, toBatchTensor } from '../core/ml/preprocess.js';
-import { deadUrl, SHARED_MODELS, startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
+import { deadUrl, TEST_MODELS, startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
 import { syntheticImages } from './fixtures/images.js';
 
 const dirs: string[] = [];
@@ -29,7 +29,7 @@ beforeAll(async () => {
   image = (await syntheticImages(1, { size: 40 }))[0]!.bytes;
 });
 afterAll(async () => {
-  await mirror.close();
+  await mirror?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -64,7 +64,7 @@ describe('downloadable backbone through MODEL_MIRROR_URL', () => {
 
   it('honours a sha256 pin of model.json', async () => {
     mirror.fault = 'none';
-    const pin = createHash('sha256').update(readFileSync(path.join(SHARED_MODELS, 'mobilenet_v2_035_imagenet/model.json'))).digest('hex');
+    const pin = createHash('sha256').update(readFileSync(path.join(TEST_MODELS, 'mobilenet_v2_035_imagenet/model.json'))).digest('hex');
     const ok = await resolveBackbone('mobilenet_v2_035', { dataDir: freshDataDir(), mirrorUrl: mirror.url, sha256: pin });
     expect(ok.note).toBeUndefined();
     await expect(

@@ -1,5 +1,5 @@
 // The acceptance path, offline: the ImageNet backbone is downloaded from a loopback mirror of
-// ../shared/models, images the test generates are embedded on two threads, a head is trained
+// test/fixtures/models, images the test generates are embedded on two threads, a head is trained
 // and evaluated, the model is saved, retrained after relabels from the embedding cache, and
 // photos are classified after the mirror has gone away.
 import { createHash } from 'node:crypto';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await mirror.close();
+  await mirror?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -77,7 +77,7 @@ describe('trainModel end to end', () => {
   });
 
   it('classifies new photos offline, with the top class first, and flags non-images', async () => {
-    await mirror.close(); // from here on nothing can be downloaded
+    await mirror?.close(); // from here on nothing can be downloaded
     const predictor = new Predictor({ store: new ModelStore(dataDir), dataDir, mirrorUrl: mirror.url, threshold: 0.5 });
     const fresh = await syntheticImages(2, { size: 56, seed: 77 });
     const out = await predictor.predict(ref, [...fresh.map((f) => f.bytes), Buffer.from('%PDF-1.4 not an image')], 1);
