@@ -1,6 +1,7 @@
 // `npm start`: the whole product in one process: Redis (embedded when none answers), the
 // workers named in WORKER_QUEUES, and the Discord bot. SIGINT/SIGTERM close everything cleanly.
 import { ConfigError, loadConfig } from './core/config.js';
+import { loadDotEnv } from './core/dotenv.js';
 import { createLogger } from './core/log.js';
 import { createQueues } from './core/queues.js';
 import { createRedis, ensureRedis } from './core/redis.js';
@@ -16,6 +17,7 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   let config;
   try {
+    loadDotEnv();
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);

@@ -1,6 +1,7 @@
 // `kodiak <command> ...`: the command line, through the same core code the bot uses.
 // Each subcommand lives in cli/<name>.ts and exports `main(argv): Promise<number>`.
 import { ConfigError } from '../core/config.js';
+import { loadDotEnv } from '../core/dotenv.js';
 import { isUserError } from '../core/errors.js';
 import { forCommandLine } from './args.js';
 
@@ -41,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+loadDotEnv();
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
