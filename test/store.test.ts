@@ -9,7 +9,7 @@ import { FileBlobStore, sha256Hex } from '../core/store/blobs.js';
 import { hammingDistance } from '../core/collect/phash.js';
 import { cleanClassName, parseClassList } from '../core/store/classNames.js';
 import { RedisDatasetStore } from '../core/store/datasets.js';
-import { decideSplit, splitDraw } from '../core/store/split.js';
+import { assignSplits, drawnSplit, splitDraw } from '../core/store/split.js';
 import type { DatasetItem } from '../core/store/types.js';
 
 const prefix = `t-${randomUUID().slice(0, 8)}`;
@@ -167,21 +167,32 @@ describe('RedisDatasetStore', () => {
     await rejectsWithUserError(store.relabel(ref, first!.id, 'panda'), /not a class/);
   });
 
-  it('keeps each class within one image of the validation share, and never moves images', async () => {
+  it('gives the same split to the same images imported in two orders into two fresh stores', async () => {
+    const images = Array.from({ length: 60 }, (_, n) => item(1000 + n, n % 3 === 0 ? 'b' : 'a'));
+    const splitsAfter = async (store2: RedisDatasetStore, order: typeof images) => {
+      const ref = { guildId, name: 'split' };
+      await store2.create(ref, ['a', 'b'], 'u');
+      for (const it of order) expect((await store2.addItem(ref, it)).outcome).toBe('added');
+      return new Map((await store2.items(ref)).map((it) => [it.id, it.split] as const));
+    };
+    const first = await splitsAfter(store, images);
+    // Another store (another prefix, another seed) gets the images in reverse order.
+    const other = new RedisDatasetStore(redis, `${prefix}:other`, { seed: 7, validPct: 0.2 });
+    const second = await splitsAfter(other, [...images].reverse());
+    expect([...second.entries()].sort()).toEqual([...first.entries()].sort());
+    const counts = await store.splitCounts({ guildId, name: 'split' });
+    // About 20% per class, by the draw alone.
+    for (const c of Object.values(counts)) expect(c.valid / (c.train + c.valid)).toBeGreaterThan(0.1);
+    for (const c of Object.values(counts)) expect(c.valid / (c.train + c.valid)).toBeLessThan(0.35);
+  });
+
+  it('moves no image when images are added', async () => {
     const ref = { guildId, name: 'split' };
-    await store.create(ref, ['a', 'b'], 'u');
-    const splits = new Map<string, string>();
-    for (let n = 0; n < 60; n++) {
-      const out = await store.addItem(ref, item(1000 + n, n % 3 === 0 ? 'b' : 'a'));
-      if (out.outcome !== 'added') throw new Error(out.outcome);
-      splits.set(out.item.id, out.item.split);
-      const counts = await store.splitCounts(ref);
-      for (const c of Object.values(counts)) expect(Math.abs(c.valid - 0.2 * (c.train + c.valid))).toBeLessThan(1);
-    }
-    for (const it of await store.items(ref)) expect(it.split).toBe(splits.get(it.id));
-    const counts = await store.splitCounts(ref);
-    expect(counts.a).toEqual({ train: 32, valid: 8 });
-    expect(counts.b).toEqual({ train: 16, valid: 4 });
+    const before = new Map((await store.items(ref)).map((it) => [it.id, it.split] as const));
+    for (let n = 0; n < 30; n++) await store.addItem(ref, item(2000 + n, n % 2 ? 'a' : 'b'));
+    const after = await store.items(ref);
+    expect(after).toHaveLength(90);
+    for (const it of after) if (before.has(it.id)) expect(it.split).toBe(before.get(it.id));
   });
 
   it('counts rejections and deletes', async () => {
@@ -200,16 +211,36 @@ describe('RedisDatasetStore', () => {
   });
 });
 
-describe('split draw', () => {
-  it('is stable and uniform enough', () => {
-    expect(splitDraw(42, 'abc')).toBe(splitDraw(42, 'abc'));
-    expect(splitDraw(42, 'abc')).not.toBe(splitDraw(43, 'abc'));
-    const draws = Array.from({ length: 2000 }, (_, i) => splitDraw(1, String(i)));
-    const below = draws.filter((u) => u < 0.2).length / draws.length;
-    expect(below).toBeGreaterThan(0.16);
-    expect(below).toBeLessThan(0.24);
-    expect(decideSplit(0.1, 0.2, 1, 4)).toBe('train');
-    expect(decideSplit(0.9, 0.2, 0, 4)).toBe('valid');
+describe('the split rule', () => {
+  const ids = Array.from({ length: 4000 }, (_, i) => sha256Hex(Buffer.from(String(i))));
+
+  it('is a draw from the dataset name and the image alone, about 20% valid', () => {
+    expect(splitDraw('bears', ids[0]!)).toBe(splitDraw('bears', ids[0]!));
+    expect(splitDraw('bears', ids[0]!)).not.toBe(splitDraw('cats', ids[0]!));
+    const below = ids.filter((id) => drawnSplit('bears', id, 0.2) === 'valid').length / ids.length;
+    expect(below).toBeGreaterThan(0.18);
+    expect(below).toBeLessThan(0.22);
+  });
+
+  it('holds out an image of every class of 5 or more images, and only of those, the same in any order', () => {
+    // Classes of images that all drew train: the smallest case of the stand-in rule.
+    const trainOnly = ids.filter((id) => drawnSplit('d', id, 0.2) === 'train');
+    const items = [
+      ...trainOnly.slice(0, 4).map((id) => ({ id, label: 'four' })),
+      ...trainOnly.slice(4, 9).map((id) => ({ id, label: 'five' })),
+    ];
+    const splits = assignSplits('d', items, 0.2);
+    const valid = (label: string) => items.filter((it) => it.label === label && splits.get(it.id) === 'valid');
+    expect(valid('four')).toHaveLength(0);
+    expect(valid('five')).toHaveLength(1);
+    expect([...assignSplits('d', [...items].reverse(), 0.2).entries()].sort()).toEqual([...splits.entries()].sort());
+    // The stand-in is the lowest draw of its class, and leaves once an image of the class draws valid.
+    const lowest = items.filter((it) => it.label === 'five').sort((x, y) => splitDraw('d', x.id) - splitDraw('d', y.id))[0]!;
+    expect(valid('five')[0]).toEqual(lowest);
+    const drawnValid = ids.find((id) => drawnSplit('d', id, 0.2) === 'valid')!;
+    const grown = assignSplits('d', [...items, { id: drawnValid, label: 'five' }], 0.2);
+    expect(grown.get(lowest.id)).toBe('train');
+    expect(grown.get(drawnValid)).toBe('valid');
   });
 });
 

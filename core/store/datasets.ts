@@ -4,7 +4,7 @@
 //   <prefix>:ds:{guild:name}:items     hash   item id -> DatasetItem JSON
 //   <prefix>:ds:{guild:name}:phash     hash   item id -> 16 hex
 //   <prefix>:ds:{guild:name}:phidx     hash   "<run>:<hex digits>" -> ids (the near-duplicate index, see lua.ts)
-//   <prefix>:ds:{guild:name}:counts    hash   "<label>\n<split>" -> active items (for stratification)
+//   <prefix>:ds:{guild:name}:counts    hash   "<label>\n<split>" -> active items by drawn split
 //   <prefix>:ds:{guild:name}:rejected  hash   reason -> count
 //   <prefix>:ds:{guild:name}:rejops    hash   operation (collect job) -> its counts (JSON), so a retry replaces them
 //   <prefix>:dsidx:<guild>             set    dataset names of a guild
@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
 import { checkDatasetRef, cleanClassNames, findClass } from './classNames.js';
 import { ADD_ITEM, CREATE, runScript, SET_CLASSES, SET_FIELD, SET_REJECTIONS } from './lua.js';
-import { splitDraw } from './split.js';
+import { assignSplits, drawnSplit } from './split.js';
 import type { AddItemOutcome, DatasetItem, DatasetMeta, DatasetRef, DatasetStore, ItemStatus, LabelChange } from './types.js';
 
 /** The items hash of every dataset under every QUEUE_PREFIX (for the file sweep, see gc.ts). */
@@ -138,12 +138,12 @@ export class RedisDatasetStore implements DatasetStore {
     if (!/^[0-9a-f]{64}$/.test(input.id)) throw new Error(`item id must be a sha256 (64 hex characters), got ${input.id}`);
     const base: Omit<DatasetItem, 'split'> = { ...input, label, status: 'active', addedAt: Date.now() };
     const asJson = (split: 'train' | 'valid') => JSON.stringify({ ...base, split });
-    const u = splitDraw(meta.seed, input.id);
+    const split = drawnSplit(ref.name, input.id, meta.validPct);
     const reply = (await runScript(
       this.redis,
       ADD_ITEM,
       [k.meta, k.items, k.phash, k.counts, k.phidx],
-      [input.id, input.phash, label, u, this.nearBits, asJson('train'), asJson('valid'), String(meta.createdAt)],
+      [input.id, input.phash, label, split, this.nearBits, asJson('train'), asJson('valid'), String(meta.createdAt)],
     )) as string[];
     switch (reply[0]) {
       case 'added':
@@ -158,8 +158,17 @@ export class RedisDatasetStore implements DatasetStore {
   }
 
   async items(ref: DatasetRef, opts: { includeTrashed?: boolean; orderBy?: 'added' | 'id' } = {}): Promise<DatasetItem[]> {
-    const all = (await this.redis.hvals(this.keys(ref).items)).map((j) => JSON.parse(j) as DatasetItem);
-    const wanted = opts.includeTrashed ? all : all.filter((i) => i.status === 'active');
+    const [[, meta], [, raw]] = (await this.redis.multi().hget(this.keys(ref).meta, 'validPct').hvals(this.keys(ref).items).exec()) as [
+      [null, string | null],
+      [null, string[]],
+    ];
+    const all = raw.map((j) => JSON.parse(j) as DatasetItem);
+    // The split is recomputed from the active images (split.ts): the stored one is the image's
+    // own draw, which the stand-in rule may override, and older stores drew it differently.
+    const active = all.filter((i) => i.status === 'active');
+    const splits = assignSplits(ref.name, active, Number(meta ?? 0.2));
+    for (const it of active) it.split = splits.get(it.id)!;
+    const wanted = opts.includeTrashed ? all : active;
     const byId = (a: DatasetItem, b: DatasetItem) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
     return wanted.sort(opts.orderBy === 'id' ? byId : (a, b) => a.addedAt - b.addedAt || byId(a, b));
   }
@@ -200,16 +209,12 @@ export class RedisDatasetStore implements DatasetStore {
     await tx.exec();
   }
 
-  /** Active images per class and split, read from the counters the scripts keep. */
+  /** Active images per class and split (the split of items(), stand-ins included). */
   async splitCounts(ref: DatasetRef): Promise<Record<string, { train: number; valid: number }>> {
     const meta = await this.require(ref);
-    const raw = await this.redis.hgetall(this.keys(ref).counts);
     const out: Record<string, { train: number; valid: number }> = {};
     for (const c of meta.classes) out[c] = { train: 0, valid: 0 };
-    for (const [field, n] of Object.entries(raw)) {
-      const [label, split] = field.split('\n') as [string, 'train' | 'valid'];
-      (out[label] ??= { train: 0, valid: 0 })[split] = Number(n);
-    }
+    for (const it of await this.items(ref)) (out[it.label] ??= { train: 0, valid: 0 })[it.split]++;
     return out;
   }
 }

@@ -22,7 +22,7 @@ export async function runScript(redis: Redis, s: Script, keys: string[], args: (
 }
 
 // KEYS: meta, items, phash, counts, phidx
-// ARGV: id, phash, label, u, maxDistance, jsonTrain, jsonValid, createdAt ('' = any)
+// ARGV: id, phash, label, split drawn ('train' | 'valid', see split.ts), maxDistance, jsonTrain, jsonValid, createdAt ('' = any)
 // Returns {'missing'} (also when the dataset was deleted and made again since createdAt was read) | {'duplicate', json} | {'near', json, distance} | {'added', json}
 //
 // Near-duplicates are found through a multi-index (pigeonhole) rather than a scan of every hash:
@@ -84,16 +84,9 @@ for _, field in ipairs(segments(ARGV[2])) do
   end
 end
 if bestId then return {'near', redis.call('HGET', KEYS[2], bestId), tostring(bestD)} end
-local p = tonumber(redis.call('HGET', KEYS[1], 'validPct'))
-local nv = tonumber(redis.call('HGET', KEYS[4], ARGV[3] .. '\\nvalid') or '0')
-local nt = tonumber(redis.call('HGET', KEYS[4], ARGV[3] .. '\\ntrain') or '0')
-local target = p * (nv + nt + 1)
-local valid = tonumber(ARGV[4]) < p
-if valid and nv + 1 - target >= 1 then valid = false
-elseif (not valid) and target - nv >= 1 then valid = true end
 local json = ARGV[6]
 local split = 'train'
-if valid then json = ARGV[7]; split = 'valid' end
+if ARGV[4] == 'valid' then json = ARGV[7]; split = 'valid' end
 redis.call('HSET', KEYS[2], ARGV[1], json)
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 index(ARGV[1], ARGV[2])
