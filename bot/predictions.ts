@@ -39,7 +39,10 @@ export function imagesOf(attachments: Iterable<AttachmentInfo>, content: string,
     else if (a.size > maxBytes) refused.push(`\`${escapeMarkdown(a.name)}\` is ${(a.size / 1048576).toFixed(1)} MiB; the limit is ${(maxBytes / 1048576).toFixed(0)} MiB.`);
     else images.push({ name: a.name, url: a.url });
   }
-  for (const match of content.matchAll(IMAGE_LINK)) images.push({ name: new URL(match[0]).pathname.split('/').pop() || 'link', url: match[0] });
+  for (const [link] of content.matchAll(IMAGE_LINK)) {
+    // The pattern is loose (`http://[.png` matches it); what does not parse is not a link.
+    if (URL.canParse(link)) images.push({ name: new URL(link).pathname.split('/').pop() || 'link', url: link });
+  }
   return { images: images.slice(0, MAX_IMAGES_PER_MESSAGE), refused };
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Downloader, parseRetryAfter, type DownloaderOptions } from '../core/collect/download.js';
+import { Downloader, DownloadSession, parseRetryAfter, type DownloaderOptions } from '../core/collect/download.js';
 import { RejectError } from '../core/collect/reasons.js';
 import { blockedRange } from '../core/collect/ssrf.js';
 import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
@@ -21,8 +21,8 @@ afterAll(async () => {
   await trustedHost?.close();
 });
 
-async function reason(d: Downloader, url: string): Promise<string> {
-  const err = await d.download(url).then(() => undefined, (e: unknown) => e);
+async function reason(d: Downloader, url: string, session?: DownloadSession): Promise<string> {
+  const err = await d.download(url, undefined, session).then(() => undefined, (e: unknown) => e);
   expect(err, `expected ${url} to fail`).toBeInstanceOf(RejectError);
   return (err as RejectError).reason;
 }
@@ -49,6 +49,21 @@ describe('Downloader', () => {
     expect(await reason(quick, `${host.url}/always429/3.jpg`)).toBe('rate-limited');
     expect(host.hits.get('/always429/3.jpg')).toBe(2);
     await quick.close();
+  });
+
+  it('gives up on a host for the rest of the job when it asks for a long wait, holding no slot', async () => {
+    const busy = await startImageHost();
+    const d = new Downloader({ ...base, maxRetryAfterMs: 5000 });
+    const job = new DownloadSession();
+    // Retry-After: 30 is not waited for (the test would time out if it were)...
+    expect(await reason(d, `${busy.url}/always429/1.jpg?retry-after=30`, job)).toBe('rate-limited');
+    expect(busy.hits.get('/always429/1.jpg')).toBe(1);
+    // ...and the job asks that host for nothing more, while another job still may.
+    expect(await reason(d, `${busy.url}/img/2.jpg`, job)).toBe('rate-limited');
+    expect(busy.hits.get('/img/2.jpg')).toBeUndefined();
+    expect((await d.download(`${busy.url}/img/2.jpg`, undefined, new DownloadSession())).attempts).toBe(1);
+    await d.close();
+    await busy.close();
   });
 
   it('retries a 500 and then succeeds', async () => {
@@ -88,15 +103,26 @@ describe('Downloader', () => {
 describe('SSRF guard', () => {
   it('classifies addresses', () => {
     const policy = { allowPrivate: false };
-    expect(blockedRange('127.0.0.1', policy)).toBe('loopback');
-    expect(blockedRange('10.0.0.1', policy)).toBe('private');
-    expect(blockedRange('169.254.169.254', policy)).toBe('linkLocal');
-    expect(blockedRange('100.64.1.1', policy)).toBe('carrierGradeNat');
-    expect(blockedRange('fd00::1', policy)).toBe('uniqueLocal');
-    expect(blockedRange('::ffff:10.0.0.1', policy)).toBe('private');
-    expect(blockedRange('224.0.0.1', policy)).toBe('multicast');
-    expect(blockedRange('93.184.216.34', policy)).toBeUndefined();
-    expect(blockedRange('2606:4700::1', policy)).toBeUndefined();
+    const ranges: Record<string, string | undefined> = {
+      '127.0.0.1': 'loopback',
+      '10.0.0.1': 'private',
+      '169.254.169.254': 'linkLocal',
+      '100.64.1.1': 'carrierGradeNat',
+      'fd00::1': 'uniqueLocal',
+      '224.0.0.1': 'multicast',
+      '93.184.216.34': undefined,
+      '2606:4700::1': undefined,
+      // IPv4 inside IPv6: compatible (::/96), mapped, NAT64, 6to4, Teredo.
+      '::7f00:1': 'ipv4Compatible',
+      '::a00:1': 'ipv4Compatible',
+      '::5db8:d822': 'ipv4Compatible',
+      '::ffff:10.0.0.1': 'private',
+      '::ffff:7f00:1': 'loopback',
+      '64:ff9b::a9fe:a9fe': 'rfc6052',
+      '2002:7f00:1::1': '6to4',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2': 'teredo',
+    };
+    for (const [ip, range] of Object.entries(ranges)) expect(blockedRange(ip, policy), ip).toBe(range);
     expect(blockedRange('10.0.0.1', { allowPrivate: true })).toBeUndefined();
   });
 
@@ -117,7 +143,7 @@ describe('SSRF guard', () => {
     const viaTrust = new Downloader({ ...base, allowPrivate: false, trustedRanges: ['127.0.0.9/32'] });
     expect((await viaTrust.download(`${trustedHost.url}/img/7.jpg`)).bytes.length).toBeGreaterThan(0);
     expect(await reason(viaTrust, `${host.url}/img/7.jpg`)).toBe('blocked-address');
-    const targets = [`${host.url}/img/7.jpg`, 'http://10.0.0.1/x.jpg', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/x.jpg'];
+    const targets = [`${host.url}/img/7.jpg`, 'http://10.0.0.1/x.jpg', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/x.jpg', 'http://[::7f00:1]/x.jpg', 'http://[::127.0.0.1]/x.jpg'];
     for (const target of targets) {
       const before = trustedHost.hits.get('/redirect') ?? 0;
       expect(await reason(viaTrust, `${trustedHost.url}/redirect?to=${encodeURIComponent(target)}`)).toBe('blocked-address');

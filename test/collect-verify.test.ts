@@ -65,6 +65,9 @@ describe('normaliseImage', () => {
     expect(await rejected(await images.makeCorruptJpeg(7))).toBe('corrupt');
     expect(await rejected(await images.makeJpeg(8, { width: 40, height: 300 }))).toBe('too-small');
     expect(await rejected(Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj'))).toBe('not-an-image');
+    // Long and thin: the minimum side is checked on the stored image (50000x1000 -> 500x10).
+    const strip = await sharp({ create: { width: 50_000, height: 1000, channels: 3, background: '#8a6' } }).png({ compressionLevel: 1 }).toBuffer();
+    expect(await rejected(strip)).toBe('too-small');
     const jpeg = await images.makeJpeg(9, { grain: 20 });
     expect(await rejected(jpeg.subarray(0, Math.floor(jpeg.length / 3)))).toBe('corrupt');
   });

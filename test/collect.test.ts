@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { unzipSync, zipSync } from 'fflate';
+import { unzipSync, Zip, ZipPassThrough, zipSync } from 'fflate';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +259,35 @@ describe('zips and folders', () => {
     expect(await userError(addFromZip({ services, dataset: zipRef, zip: liar }))).toMatch(/zip bomb/);
     expect(await services.datasets.items(zipRef)).toHaveLength(3);
     expect(await userError(addFromZip({ services, dataset: zipRef, zip: new Uint8Array([1, 2, 3, 4]) }))).toMatch(/zip/);
+  });
+
+  it('reads entries named ./class/file, as `zip -r x.zip .` writes them', async () => {
+    const zip = zipSync({ './cats/dot.jpg': await makeJpeg(720), './dogs everyone/dot.jpg': await makeJpeg(721) });
+    expect(await addFromZip({ services, dataset: zipRef, zip })).toMatchObject({ kept: 2, perClass: { cats: 1, 'dogs everyone': 1 } });
+  });
+
+  it('imports a zip written with data descriptors whose data contains PK\\x03\\x04', async () => {
+    // A streaming writer stores entries without sizes up front (a data descriptor follows the
+    // data); an image whose bytes hold the local-header signature trips a streaming reader.
+    const withSignature = (jpeg: Buffer) => {
+      const note = Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(40, 7)]);
+      const com = Buffer.from([0xff, 0xfe, 0, note.length + 2]);
+      return Buffer.concat([jpeg.subarray(0, 2), com, note, jpeg.subarray(2)]);
+    };
+    const parts: Uint8Array[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const writer = new Zip((err, chunk, final) => (err ? reject(err) : (parts.push(chunk), final && resolve())));
+      for (const [name, seed] of [['cats/pk1.jpg', 730], ['cats/pk2.jpg', 731]] as const) {
+        const entry = new ZipPassThrough(name);
+        writer.add(entry);
+        void makeJpeg(seed).then((jpeg) => entry.push(withSignature(jpeg), true));
+      }
+      writer.end();
+    });
+    await done;
+    const zip = Buffer.concat(parts);
+    expect(zip.includes(Buffer.from('PK\x07\x08'))).toBe(true); // data descriptors
+    expect(await addFromZip({ services, dataset: zipRef, zip })).toMatchObject({ kept: 2, perClass: { cats: 2 } });
   });
 
   it('imports a class-per-folder tree and exports it again', async () => {

@@ -8,10 +8,11 @@ import type { CollectProgress, CollectResult, DatasetRef } from '../jobs.js';
 import type { Services } from '../services.js';
 import { cleanClassName, findClass } from '../store/classNames.js';
 import type { DatasetMeta, ItemSource, SourceKind } from '../store/types.js';
-import type { Downloader } from './download.js';
+import { DownloadSession, type Downloader } from './download.js';
 import { runPipeline, sharedDownloader, verifyOptions, type Candidate, type PipelineCounts } from './pipeline.js';
 import { createProviders, searchImages, type ProvidedHit, type SearchProvider } from './search/index.js';
-import { DEFAULT_ZIP_LIMITS, listImageFolder, readZip, type ArchiveFile } from './sources.js';
+import { listImageFolder } from './sources.js';
+import { DEFAULT_ZIP_LIMITS, openZip } from './zip.js';
 
 export type ProgressFn = (p: CollectProgress) => void;
 
@@ -89,6 +90,7 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
   if (only || set.providers.length === 0) Object.assign(result.providerErrors, set.unavailable);
   const report = throttle(args.onProgress);
   const downloader = args.downloader ?? sharedDownloader(services.config);
+  const session = new DownloadSession();
   report(progress, true);
 
   for (let round = 0; round < SEARCH_ROUNDS && progress.kept < count; round++) {
@@ -102,6 +104,7 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
     const base = { downloaded: progress.downloaded, duplicates: progress.duplicates, failed: progress.failed };
     const counts = await runPipeline(services, dataset, candidates, {
       downloader,
+      session,
       verify: verifyOptions(services.config),
       stopAfterKept: missing,
       signal,
@@ -201,13 +204,20 @@ async function labelFiles<T extends { folder?: string }>(args: AddArgs, files: T
   return { labelled: files.map((f) => [f, findClass(meta.classes, cleanClassName(f.folder!))!]), addedClasses: missing };
 }
 
-/** Add the images of a .zip: all into `className`, or one class per top folder. */
-export async function addFromZip(args: AddArgs & { zip: Uint8Array; className?: string; zipName?: string }): Promise<AddSummary> {
-  const files: ArchiveFile[] = readZip(args.zip, { ...DEFAULT_ZIP_LIMITS, maxEntryBytes: args.services.config.DOWNLOAD_MAX_BYTES });
-  if (files.length === 0) throw new UserError('that zip has no images in it');
-  const { labelled, addedClasses } = await labelFiles(args, files, args.className);
-  const candidates = labelled.map(([f, label]): Candidate => ({ label, bytes: f.bytes, source: { kind: 'zip', path: args.zipName ? `${args.zipName}/${f.path}` : f.path } }));
-  return addCandidates(args, candidates, addedClasses);
+/**
+ * Add the images of a .zip (its bytes, or the path of a file holding it): all into `className`,
+ * or one class per top folder. Entries are read as the pipeline needs them, not all at once.
+ */
+export async function addFromZip(args: AddArgs & { zip: Uint8Array | string; className?: string; zipName?: string }): Promise<AddSummary> {
+  const archive = await openZip(args.zip, { ...DEFAULT_ZIP_LIMITS, maxEntryBytes: args.services.config.DOWNLOAD_MAX_BYTES });
+  try {
+    if (archive.images.length === 0) throw new UserError('that zip has no images in it');
+    const { labelled, addedClasses } = await labelFiles(args, archive.images, args.className);
+    const candidates = labelled.map(([f, label]): Candidate => ({ label, bytes: () => archive.read(f), source: { kind: 'zip', path: args.zipName ? `${args.zipName}/${f.path}` : f.path } }));
+    return await addCandidates(args, candidates, addedClasses);
+  } finally {
+    archive.close();
+  }
 }
 
 /** Add the images of a folder on disk (class-per-folder), keeping each file's path as its source. */

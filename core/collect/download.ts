@@ -25,7 +25,10 @@ export interface DownloaderOptions {
   maxRedirects?: number;
   /** First retry delay when the server gives no Retry-After; doubles each time. */
   retryBaseMs?: number;
-  /** A Retry-After longer than this is not waited for: the image is given up as rate-limited. */
+  /**
+   * A Retry-After longer than this (default 5 s) is not waited for: the image is given up as
+   * rate-limited, and so is the host for the rest of the session (the job).
+   */
   maxRetryAfterMs?: number;
   userAgent?: string;
 }
@@ -54,8 +57,28 @@ class Retryable extends Error {
   constructor(
     readonly reason: 'rate-limited' | 'server-error' | 'connection' | 'truncated',
     readonly retryAfterMs?: number,
+    readonly host?: string,
   ) {
     super(reason);
+  }
+}
+
+/**
+ * What one job learnt about hosts. A host that asks for a long wait is not asked again in the
+ * job: waiting would hold a download slot (and the job) for the whole Retry-After, once per
+ * image and per retry, and the host said it does not want us now.
+ */
+export class DownloadSession {
+  private readonly givenUp = new Map<string, number>();
+
+  giveUp(host: string, retryAfterMs: number): void {
+    this.givenUp.set(host, retryAfterMs);
+  }
+
+  /** Throws when the job has given up on `url`'s host. */
+  check(url: URL): void {
+    const wait = this.givenUp.get(url.host);
+    if (wait !== undefined) throw new RejectError('rate-limited', `${url.host} asked to wait ${Math.ceil(wait / 1000)} s`);
   }
 }
 
@@ -109,25 +132,30 @@ export class Downloader {
   }
 
   /** Download `url`, following redirects and retrying; throws RejectError on failure. */
-  async download(url: string, signal?: AbortSignal): Promise<Downloaded> {
+  async download(url: string, signal?: AbortSignal, session?: DownloadSession): Promise<Downloaded> {
     const retries = this.opts.retries;
     for (let attempt = 0; ; attempt++) {
       try {
-        return { ...(await this.followRedirects(url, signal)), attempts: attempt + 1 };
+        return { ...(await this.followRedirects(url, signal, session)), attempts: attempt + 1 };
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
-        const maxWait = this.opts.maxRetryAfterMs ?? 30_000;
-        if (attempt >= retries || (err.retryAfterMs ?? 0) > maxWait) throw new RejectError(err.reason, `after ${attempt + 1} attempts`);
+        const maxWait = this.opts.maxRetryAfterMs ?? 5_000;
+        if ((err.retryAfterMs ?? 0) > maxWait) {
+          if (err.host) session?.giveUp(err.host, err.retryAfterMs!);
+          throw new RejectError(err.reason, `Retry-After ${Math.ceil(err.retryAfterMs! / 1000)} s`);
+        }
+        if (attempt >= retries) throw new RejectError(err.reason, `after ${attempt + 1} attempts`);
         const backoff = (this.opts.retryBaseMs ?? 500) * 2 ** attempt * (0.75 + Math.random() / 2);
         await sleep(err.retryAfterMs ?? backoff, undefined, { signal });
       }
     }
   }
 
-  private async followRedirects(start: string, signal?: AbortSignal): Promise<Omit<Downloaded, 'attempts'>> {
+  private async followRedirects(start: string, signal?: AbortSignal, session?: DownloadSession): Promise<Omit<Downloaded, 'attempts'>> {
     let current = start;
     for (let hop = 0; hop <= (this.opts.maxRedirects ?? 5); hop++) {
       const url = this.checkUrl(current);
+      session?.check(url);
       const result = await this.withSlots(url, () => this.fetchOnce(url, signal));
       if ('bytes' in result) return result;
       current = result.location;
@@ -189,7 +217,7 @@ export class Downloader {
     }
     if (status === 429 || status >= 500) {
       drop();
-      throw new Retryable(status === 429 ? 'rate-limited' : 'server-error', parseRetryAfter(headers['retry-after']));
+      throw new Retryable(status === 429 ? 'rate-limited' : 'server-error', parseRetryAfter(headers['retry-after']), url.host);
     }
     if (status < 200 || status >= 300) {
       drop();

@@ -7,7 +7,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config.js';
 import type { Services } from '../services.js';
 import type { DatasetRef, ItemSource } from '../store/types.js';
-import { Downloader, downloaderOptions } from './download.js';
+import { Downloader, DownloadSession, downloaderOptions } from './download.js';
 import { countReason, isRejectError } from './reasons.js';
 import { normaliseImage, type VerifyOptions } from './verify.js';
 
@@ -29,6 +29,8 @@ export type CandidateOutcome = { kind: 'kept'; id: string } | { kind: 'duplicate
 
 export interface PipelineOptions {
   downloader: Downloader;
+  /** Hosts given up on; one per job, so a collection's search rounds share it. */
+  session?: DownloadSession;
   verify: VerifyOptions;
   /** Stop once this many new images are kept (collection); in-flight work is abandoned. */
   stopAfterKept?: number;
@@ -103,13 +105,14 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
   let reserved = 0; // adds in progress, so concurrent finishers do not overshoot the target
   const meta = await services.datasets.require(ref);
   const slots = pLimit(opts.downloader.opts.concurrency + VERIFY_CONCURRENCY * 2);
+  const session = opts.session ?? new DownloadSession();
 
   async function one(c: Candidate): Promise<CandidateOutcome> {
     if (signal.aborted) return { kind: 'skipped' };
     let bytes: Uint8Array;
     if (c.bytes) bytes = typeof c.bytes === 'function' ? await c.bytes() : c.bytes;
     else {
-      bytes = (await opts.downloader.download(c.source.url ?? '', signal)).bytes;
+      bytes = (await opts.downloader.download(c.source.url ?? '', signal, session)).bytes;
       counts.downloaded++;
     }
     const image = await verifyLimit(() => (signal.aborted ? Promise.reject(new Stopped()) : normaliseImage(bytes, opts.verify)));

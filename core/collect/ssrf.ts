@@ -38,6 +38,8 @@ export class BlockedAddressError extends Error {
   }
 }
 
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
 /** The ipaddr.js range name that makes `ip` off limits, or undefined when it is public. */
 export function blockedRange(ip: string, policy: AddressPolicy): string | undefined {
   if (policy.allowPrivate) return undefined;
@@ -49,7 +51,12 @@ export function blockedRange(ip: string, policy: AddressPolicy): string | undefi
     if (range.kind() === addr.kind() && addr.match([range, bits] as [typeof addr, number])) return undefined;
   }
   const range = addr.range();
-  return range === 'unicast' ? undefined : range;
+  if (range !== 'unicast') return range;
+  // ipaddr.js calls the deprecated IPv4-compatible block (::a.b.c.d, RFC 4291 2.5.5.1) unicast,
+  // yet stacks that still route it reach the embedded IPv4 address: [::7f00:1] is 127.0.0.1.
+  // Its other embedding forms (mapped, NAT64, 6to4, Teredo) already have a range of their own.
+  if (addr.kind() === 'ipv6' && addr.match(IPV4_COMPATIBLE)) return 'ipv4Compatible';
+  return undefined;
 }
 
 /** Throws BlockedAddressError when `host` is an IP literal that the policy refuses. */

@@ -53,7 +53,6 @@ function decodeFailure(err: unknown): RejectError {
   return new RejectError('corrupt', message.split('\n')[0]);
 }
 
-/** Verify and normalise one image; throws RejectError with the reason when it is refused. */
 /**
  * The longest side to store. Images over the cap are shrunk; when a size the JPEG decoder
  * reaches by itself (1/2, 1/4, 1/8 scale) lands between 80% of the cap and the cap, that size
@@ -69,6 +68,13 @@ export function storedLongestSide(longest: number, cap: number): number {
   return cap;
 }
 
+/** The short side of a width x height image once it fits inside side x side (never enlarged). */
+export function storedShortSide(width: number, height: number, side: number): number {
+  const scale = Math.min(1, side / Math.max(width, height));
+  return Math.round(Math.min(width, height) * scale);
+}
+
+/** Verify and normalise one image; throws RejectError with the reason when it is refused. */
 export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Promise<NormalisedImage> {
   const mime = await sniffImage(bytes);
   // failOn 'warning': libjpeg only *warns* about corrupt entropy data and truncation, and
@@ -83,10 +89,13 @@ export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Pr
   const { width = 0, height = 0 } = meta;
   // Headers are cheap to read: refuse decompression bombs before decoding a single pixel.
   if (width * height > opts.maxPixels) throw new RejectError('too-many-pixels', `${width}x${height}`);
-  if (Math.min(width, height) < (opts.minSide ?? MIN_SIDE)) throw new RejectError('too-small', `${width}x${height}`);
+  const side = meta.format === 'jpeg' ? storedLongestSide(Math.max(width, height), opts.maxSize) : opts.maxSize;
+  // The minimum side is a property of the stored image: a 50000x1000 strip would shrink to 500x10.
+  const minSide = opts.minSide ?? MIN_SIDE;
+  const stored = storedShortSide(width, height, side);
+  if (stored < minSide) throw new RejectError('too-small', `${width}x${height}${stored < Math.min(width, height) ? ` (${stored} px once resized)` : ''}`);
 
   let pixels: { data: Buffer; info: OutputInfo };
-  const side = meta.format === 'jpeg' ? storedLongestSide(Math.max(width, height), opts.maxSize) : opts.maxSize;
   try {
     let pipeline = sharp(bytes, input)
       .autoOrient()
@@ -104,6 +113,7 @@ export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Pr
   // One decode serves both the stored JPEG and the perceptual hash: hashing the encoded JPEG
   // instead meant decoding it again, a quarter of the verification time.
   const { data, info } = pixels;
+  if (Math.min(info.width, info.height) < minSide) throw new RejectError('too-small', `${width}x${height} (${info.width}x${info.height} once resized)`);
   const jpeg = await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
     // Huffman optimisation is a second pass over the image for ~8% smaller files; collection
     // throughput is bound by this CPU, so it is left out.

@@ -4,7 +4,7 @@
 //   /png/<seed>.png                 the same picture as a PNG (a near-duplicate of /img/<seed>.jpg)
 //   /status/<code>                  that status, e.g. /status/404
 //   /flaky429/<seed>.jpg            429 with Retry-After: 1 the first time, then the picture
-//   /always429/<seed>.jpg           always 429 with Retry-After: 1
+//   /always429/<seed>.jpg[?retry-after=<s>]  always 429 with Retry-After: 1 (or <s>)
 //   /flaky500/<seed>.jpg            500 the first time, then the picture
 //   /truncated.jpg                  says 50000 bytes, sends 2000, hangs up
 //   /html.jpg                       an HTML page served as image/jpeg
@@ -84,7 +84,7 @@ export async function startImageHost(opts: ImageHostOptions = {}): Promise<Image
     if ((m = /^\/status\/(\d{3})$/.exec(p))) return send(Number(m[1]), 'text/plain', Buffer.from('status'));
     if ((m = /^\/(flaky429|always429|flaky500)\/(\d+)\.jpg$/.exec(p))) {
       const kind = m[1]!;
-      if (kind === 'always429' || (kind === 'flaky429' && n === 1)) return send(429, 'text/plain', Buffer.from('slow down'), { 'retry-after': '1' });
+      if (kind === 'always429' || (kind === 'flaky429' && n === 1)) return send(429, 'text/plain', Buffer.from('slow down'), { 'retry-after': url.searchParams.get('retry-after') ?? '1' });
       if (kind === 'flaky500' && n === 1) return send(500, 'text/plain', Buffer.from('oops'));
       return send(200, 'image/jpeg', await picture(Number(m[2]), url.searchParams));
     }
