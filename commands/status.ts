@@ -1,5 +1,7 @@
 import { EmbedBuilder, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../bot/types.js';
+import { searchNotes, userAgent } from '../core/collect/identity.js';
+import type { Config } from '../core/config.js';
 import { QUEUE_NAMES } from '../core/jobs.js';
 import { listWorkers, type WorkerInfo } from '../core/workerRegistry.js';
 
@@ -26,6 +28,13 @@ export function workerLine(w: WorkerInfo): string {
   return `${w.queue} on ${w.host} (pid ${w.pid}): ${w.backend}` + (w.note ? `\n⚠️ ${w.note}` : '');
 }
 
+/** What /status says about image search: who will refuse or throttle this configuration, and why. */
+export function searchStatus(config: Config): string {
+  const notes = searchNotes(config);
+  const ua = `identifies as \`${userAgent(config.HTTP_CONTACT)}\`; providers: ${config.SEARCH_PROVIDERS.join(', ')}`;
+  return [ua, ...notes.map((n) => `${n.kind === 'refused' ? '⚠️' : '⏳'} ${n.text}`)].join('\n').slice(0, 1024);
+}
+
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const [redis, workers] = await Promise.all([redisLatency(ctx), listWorkers(ctx.redis, ctx.config.QUEUE_PREFIX).catch(() => [] as WorkerInfo[])]);
@@ -46,6 +55,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     .addFields(
       { name: 'Redis', value: redis },
       { name: 'Queues', value: queueLines.join('\n').slice(0, 1024) },
+      { name: 'Image search', value: searchStatus(ctx.config) },
       { name: 'Workers', value: workers.length ? workers.map(workerLine).join('\n').slice(0, 1024) : 'none announced' },
       { name: 'Bot', value: `version ${ctx.version}, up ${formatUptime(Date.now() - ctx.startedAt)}` },
     );

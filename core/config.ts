@@ -9,6 +9,34 @@ const bool = z
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const url = z.string().url();
+/** Contact information for the User-Agent: an http(s) URL or an email address, nothing that could break the header. */
+const contact = z
+  .string()
+  .trim()
+  .refine(
+    (s) => !/[\s()`<>"]/.test(s) && (/^[^@]+@[^@]+\.[^@]+$/.test(s) || (/^https?:\/\//.test(s) && URL.canParse(s))),
+    'must be a URL (https://...) or an email address where the operators of image APIs can reach you',
+  );
+const RATE_UNITS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+export interface Rate {
+  limit: number;
+  unit: keyof typeof RATE_UNITS;
+  windowMs: number;
+}
+/** Request budgets such as `5/hour,100/day` (the notation of Django REST framework's throttles). */
+const rates = z.string().transform((s, ctx) => {
+  const out: Rate[] = [];
+  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(\d+)\s*\/\s*(second|minute|hour|day)$/.exec(part);
+    if (!m || Number(m[1]) < 1) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not a rate such as 5/hour (units: second, minute, hour, day)` });
+      return z.NEVER;
+    }
+    const unit = m[2] as Rate['unit'];
+    out.push({ limit: Number(m[1]), unit, windowMs: RATE_UNITS[unit] });
+  }
+  return out;
+});
 const list = z.string().transform((s) =>
   s
     .split(',')
@@ -60,10 +88,12 @@ const schema = z.object({
   NOTIFY_CONCURRENCY: int(1, 64).default(4),
 
   // Collection
-  SEARCH_PROVIDERS: list.default(['openverse', 'wikimedia', 'duckduckgo', 'brave']).pipe(z.array(z.enum(SEARCH_PROVIDER_IDS))),
+  HTTP_CONTACT: contact.optional(),
+  SEARCH_PROVIDERS: list.default(['openverse', 'wikimedia', 'brave']).pipe(z.array(z.enum(SEARCH_PROVIDER_IDS))),
   OPENVERSE_URL: url.default('https://api.openverse.org'),
   OPENVERSE_CLIENT_ID: z.string().optional(),
   OPENVERSE_CLIENT_SECRET: z.string().optional(),
+  OPENVERSE_ANON_RATE: rates.prefault('5/hour,100/day'),
   WIKIMEDIA_URL: url.default('https://commons.wikimedia.org'),
   DUCKDUCKGO_URL: url.default('https://duckduckgo.com'),
   BRAVE_URL: url.default('https://api.search.brave.com'),

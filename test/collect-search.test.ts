@@ -5,6 +5,8 @@ import { DuckDuckGoProvider, extractVqd } from '../core/collect/search/duckduckg
 import { createProviders, searchImages } from '../core/collect/search/index.js';
 import { OpenverseProvider } from '../core/collect/search/openverse.js';
 import { WikimediaProvider } from '../core/collect/search/wikimedia.js';
+import { ProviderHttp } from '../core/collect/search/http.js';
+import { userAgent } from '../core/collect/identity.js';
 import { startFakeSearch, type FakeProvider, type FakeSearch, type FakeSearchOptions } from './fakes/search/server.js';
 
 const catalogue = (provider: FakeProvider, query: string) =>
@@ -43,7 +45,7 @@ describe('search providers against fakes with the real response shapes', () => {
 
   it('Wikimedia Commons gives thumbnails with licence and artist', async () => {
     const f = await start();
-    const hits = await new WikimediaProvider(f.url).search('black bear', 12);
+    const hits = await new WikimediaProvider(f.url, new ProviderHttp('wikimedia', { userAgent: userAgent('ops@kodiak.test') })).search('black bear', 12);
     expect(hits).toHaveLength(12);
     expect(hits[0]).toMatchObject({ url: 'http://img.test/wikimedia/black_bear/0.jpg', license: 'CC BY-SA 4.0', creator: 'Jane Doe' });
     const q = new URL(f.requests[0]!.path, 'http://x').searchParams;
@@ -72,7 +74,7 @@ describe('search providers against fakes with the real response shapes', () => {
 describe('searchImages', () => {
   it('falls through a rate-limited and a failing provider and says why', async () => {
     const f = await start({ failures: { openverse: { status: 429, retryAfter: 60 }, wikimedia: { status: 500 } } });
-    const config = loadConfig({ OPENVERSE_URL: f.url, WIKIMEDIA_URL: f.url, DUCKDUCKGO_URL: f.url, SEARCH_PROVIDERS: 'openverse,wikimedia,duckduckgo' });
+    const config = loadConfig({ HTTP_CONTACT: 'ops@kodiak.test', OPENVERSE_URL: f.url, WIKIMEDIA_URL: f.url, DUCKDUCKGO_URL: f.url, SEARCH_PROVIDERS: 'openverse,wikimedia,duckduckgo' });
     const out = await searchImages(createProviders(config).providers, 'grizzly', 8);
     expect(out.hits).toHaveLength(8);
     expect(out.hits.every((h) => h.provider === 'duckduckgo')).toBe(true);
@@ -83,7 +85,7 @@ describe('searchImages', () => {
 
   it('waits out a short Retry-After once, and tops up from the next provider', async () => {
     const f = await start({ failures: { openverse: { status: 429, retryAfter: 1, times: 1 } }, images: (p, q) => catalogue(p, q).slice(0, p === 'openverse' ? 5 : 45) });
-    const config = loadConfig({ OPENVERSE_URL: f.url, WIKIMEDIA_URL: f.url, SEARCH_PROVIDERS: 'openverse,wikimedia' });
+    const config = loadConfig({ HTTP_CONTACT: 'ops@kodiak.test', OPENVERSE_URL: f.url, WIKIMEDIA_URL: f.url, SEARCH_PROVIDERS: 'openverse,wikimedia' });
     const seen = new Set<string>();
     const out = await searchImages(createProviders(config).providers, 'bear', 12, { seen });
     expect(out.produced).toEqual({ openverse: 5, wikimedia: 7 });

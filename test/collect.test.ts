@@ -64,6 +64,7 @@ beforeAll(async () => {
     DATA_DIR: dataDir,
     ALLOW_PRIVATE_URLS: 'true',
     SEARCH_PROVIDERS: 'openverse,wikimedia',
+    HTTP_CONTACT: 'ops@kodiak.test',
     OPENVERSE_URL: search.url,
     WIKIMEDIA_URL: search.url,
     DOWNLOAD_RETRIES: '1',

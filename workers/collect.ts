@@ -5,10 +5,18 @@
 //    class has finished, gathers their results and hands them to the bot to post.
 import { Job, UnrecoverableError } from 'bullmq';
 import { collectClass } from '../core/collect/collect.js';
+import { searchNotes } from '../core/collect/identity.js';
 import { COLLECT_SUMMARY_JOB, collectSummaryPayload } from '../core/collectFlow.js';
 import { isUserError } from '../core/errors.js';
 import { collectPayload, collectProgress, collectResult, type CollectProgress, type CollectResult } from '../core/jobs.js';
 import { getRuntime, notifyBot, type WorkerRuntime } from './runtime.js';
+
+/** /status shows, per collect worker, which image providers its configuration makes refuse us. */
+export async function init(rt: WorkerRuntime): Promise<{ backend: string; note: () => string | undefined }> {
+  const refused = searchNotes(rt.config).filter((n) => n.kind === 'refused').map((n) => n.text);
+  const note = refused.length ? refused.join('; ') : undefined;
+  return { backend: 'none (no ML)', note: () => note };
+}
 
 /** At most this often a progress update goes to Redis (and from there to a Discord edit). */
 export const PROGRESS_INTERVAL_MS = 500;

@@ -5,6 +5,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueName } from '../core/jobs.js';
 import { onCancelRequest } from '../core/cancel.js';
 import { closeSharedDownloader, configureSharpForWorkers, threadPoolAdvice } from '../core/collect/pipeline.js';
+import { searchNotes } from '../core/collect/identity.js';
 import { sweepFilesInBackground } from '../core/store/gc.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
 import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
@@ -50,6 +51,7 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
   configureSharpForWorkers();
   const advice = threadPoolAdvice();
   if (advice) log.warn(advice);
+  if (queues.includes('collect')) for (const note of searchNotes(config)) log.warn({ search: note.kind }, note.text);
   if (queues.includes('collect')) sweepFilesInBackground(rt, 'collect worker started');
   const workers: Worker[] = [];
   const withdrawals: (() => Promise<void>)[] = [];

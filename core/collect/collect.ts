@@ -85,9 +85,10 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
   };
   const result: CollectResult = { ...progress, providers: {}, providerErrors: {} };
   const only = args.source && args.source !== 'search' ? args.source : undefined;
-  const set = args.providers ? { providers: args.providers, unavailable: {} } : createProviders(services.config, only);
+  const set = args.providers ? { providers: args.providers, unavailable: {}, skipped: {} } : createProviders(services.config, only);
   // An unconfigured provider is worth mentioning only when it was asked for or nothing else can run.
   if (only || set.providers.length === 0) Object.assign(result.providerErrors, set.unavailable);
+  Object.assign(result.providerErrors, set.skipped);
   const report = throttle(args.onProgress);
   const downloader = args.downloader ?? sharedDownloader(services.config);
   const session = new DownloadSession();

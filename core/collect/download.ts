@@ -6,10 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, request } from 'undici';
 import type { Config } from '../config.js';
+import { userAgent } from './identity.js';
 import { RejectError } from './reasons.js';
 import { BLOCKED_ADDRESS, checkLiteralHost, guardedLookup, systemResolver, type AddressPolicy, type Resolver } from './ssrf.js';
 
-export const USER_AGENT = 'KodiakBot/0.1 (+README)';
+/**
+ * Hosts whose robot policy asks for fewer requests in flight than DOWNLOAD_PER_HOST allows:
+ * Wikimedia's asks for at most 2 concurrent requests to upload.wikimedia.org.
+ */
+export const HOST_CONCURRENCY: Readonly<Record<string, number>> = { 'upload.wikimedia.org': 2 };
 
 export interface DownloaderOptions {
   concurrency: number;
@@ -30,7 +35,10 @@ export interface DownloaderOptions {
    * rate-limited, and so is the host for the rest of the session (the job).
    */
   maxRetryAfterMs?: number;
+  /** Kodiak's User-Agent with contact information (see identity.ts); default: without contact. */
   userAgent?: string;
+  /** Lower per-host limits by host name (default HOST_CONCURRENCY). */
+  hostConcurrency?: Readonly<Record<string, number>>;
 }
 
 export function downloaderOptions(config: Config): DownloaderOptions {
@@ -41,6 +49,7 @@ export function downloaderOptions(config: Config): DownloaderOptions {
     retries: config.DOWNLOAD_RETRIES,
     maxBytes: config.DOWNLOAD_MAX_BYTES,
     allowPrivate: config.ALLOW_PRIVATE_URLS,
+    userAgent: userAgent(config.HTTP_CONTACT),
   };
 }
 
@@ -185,7 +194,8 @@ export class Downloader {
   private withSlots<T>(url: URL, fn: () => Promise<T>): Promise<T> {
     const key = url.host;
     let host = this.hosts.get(key);
-    if (!host) this.hosts.set(key, (host = pLimit(this.opts.perHost)));
+    const policy = (this.opts.hostConcurrency ?? HOST_CONCURRENCY)[url.hostname];
+    if (!host) this.hosts.set(key, (host = pLimit(Math.min(this.opts.perHost, policy ?? Infinity))));
     const limiter = host;
     return limiter(() => this.global(fn)).finally(() => {
       if (limiter.activeCount === 0 && limiter.pendingCount === 0 && this.hosts.get(key) === limiter) this.hosts.delete(key);
@@ -201,7 +211,7 @@ export class Downloader {
       res = await request(url, {
         dispatcher: this.agent,
         method: 'GET',
-        headers: { 'user-agent': this.opts.userAgent ?? USER_AGENT, accept: 'image/*,*/*;q=0.5' },
+        headers: { 'user-agent': this.opts.userAgent ?? userAgent(), accept: 'image/*,*/*;q=0.5' },
         signal: combined,
       });
     } catch (err) {

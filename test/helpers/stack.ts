@@ -51,6 +51,8 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     EMBED_THREADS: '1',
     // The clean stage follows every training; one 5-fold pass keeps e2e tests quick.
     CLEAN_REPEATS: '1',
+    // Kodiak identifies itself to image APIs; the fake Wikimedia refuses it otherwise, as the real one does.
+    HTTP_CONTACT: 'https://kodiak.test/contact',
     ...opts.env,
   });
   const log = createLogger(config.LOG_LEVEL);

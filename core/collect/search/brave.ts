@@ -1,5 +1,6 @@
 // Brave Search image API: needs BRAVE_API_KEY (X-Subscription-Token); up to 200 results a call.
-import { endpoint, httpJson } from './http.js';
+import { userAgent } from '../identity.js';
+import { endpoint, ProviderHttp } from './http.js';
 import type { SearchHit, SearchProvider } from './types.js';
 
 interface BraveImageResult {
@@ -20,10 +21,11 @@ export class BraveProvider implements SearchProvider {
   constructor(
     private readonly baseUrl: string,
     private readonly apiKey: string,
+    private readonly http = new ProviderHttp('brave', { userAgent: userAgent() }),
   ) {}
 
   async search(query: string, limit: number, signal?: AbortSignal): Promise<SearchHit[]> {
-    const data = await httpJson<BraveResponse>(
+    const { data } = await this.http.json<BraveResponse>(
       endpoint(this.baseUrl, 'res/v1/images/search', { q: query, count: Math.min(200, Math.max(1, limit)), safesearch: 'strict' }),
       { headers: { 'x-subscription-token': this.apiKey }, signal },
     );

@@ -1,20 +1,43 @@
-// Small HTTP helpers for the search APIs: a timeout, our user agent, a retry on 429 when the
-// wait is short, and errors a user can read.
+// The search APIs' HTTP client: one ProviderHttp per provider, so every request names Kodiak
+// with contact information (see ../identity.ts), asks for gzip, caps the bytes it reads, times
+// out, waits out a short Retry-After, and fails with errors a user can read that name the provider.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { Agent, request } from 'undici';
-import { parseRetryAfter, USER_AGENT } from '../download.js';
+import type { SearchProviderId } from '../../config.js';
+import { parseRetryAfter } from '../download.js';
 import { ProviderError } from './types.js';
 
-export interface HttpOptions {
+const gunzipAsync = promisify(gunzip);
+
+export interface RequestOptions {
   headers?: Record<string, string>;
   method?: 'GET' | 'POST';
   body?: string;
   signal?: AbortSignal;
-  timeoutMs?: number;
   /** Wait and retry a 429 at most this many times when Retry-After is short. */
   retries429?: number;
+  /** What to suggest when the provider refuses us (401/403). */
+  refusedHint?: string;
+}
+
+export interface ProviderHttpOptions {
+  userAgent: string;
+  timeoutMs?: number;
+  /** Largest response body read, bytes (after gunzip); a bigger answer is a provider error. */
+  maxBytes?: number;
+  /** A 429 whose Retry-After is at most this long is waited out; a longer one fails the request. */
   maxRetryAfterMs?: number;
 }
+
+export interface HttpAnswer {
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** 4 MiB: far more than a page of search results, far less than a runaway answer. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The search APIs' own connection pool, passed explicitly rather than through undici's
@@ -22,45 +45,78 @@ export interface HttpOptions {
  */
 const searchAgent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
 
-export async function httpText(url: string, opts: HttpOptions = {}): Promise<string> {
-  const retries = opts.retries429 ?? 1;
-  for (let attempt = 0; ; attempt++) {
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 15_000);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    let res;
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      body.destroy();
+      throw new ProviderError(`answered more than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export class ProviderHttp {
+  constructor(
+    readonly provider: SearchProviderId,
+    readonly opts: ProviderHttpOptions,
+  ) {}
+
+  async text(url: string, ro: RequestOptions = {}): Promise<HttpAnswer> {
+    const retries = ro.retries429 ?? 1;
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.once(url, ro);
+      if (res.status === 429) {
+        const wait = parseRetryAfter(res.headers['retry-after']);
+        if (attempt < retries && (wait ?? 2000) <= (this.opts.maxRetryAfterMs ?? 5000)) {
+          await sleep(wait ?? 1000 * 2 ** attempt, undefined, { signal: ro.signal });
+          continue;
+        }
+        throw new ProviderError(`rate limited (429)${wait !== undefined ? `, retry after ${Math.ceil(wait / 1000)} s` : ''}`, 429, wait);
+      }
+      if (res.status === 401 || res.status === 403) {
+        throw new ProviderError(`refused our requests (HTTP ${res.status})${ro.refusedHint ? `: ${ro.refusedHint}` : ''}`, res.status);
+      }
+      if (res.status >= 400) throw new ProviderError(`answered HTTP ${res.status}`, res.status);
+      return { text: res.text, headers: res.headers };
+    }
+  }
+
+  async json<T>(url: string, ro: RequestOptions = {}): Promise<{ data: T; headers: HttpAnswer['headers'] }> {
+    const answer = await this.text(url, { ...ro, headers: { accept: 'application/json', ...ro.headers } });
     try {
-      res = await request(url, {
-        method: opts.method ?? 'GET',
-        headers: { 'user-agent': USER_AGENT, ...opts.headers },
-        body: opts.body,
+      return { data: JSON.parse(answer.text) as T, headers: answer.headers };
+    } catch {
+      throw new ProviderError('answered something that is not JSON (its API may have changed)');
+    }
+  }
+
+  private async once(url: string, ro: RequestOptions): Promise<HttpAnswer & { status: number }> {
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 15_000);
+    const signal = ro.signal ? AbortSignal.any([ro.signal, timeout]) : timeout;
+    const maxBytes = this.opts.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    try {
+      const res = await request(url, {
+        method: ro.method ?? 'GET',
+        headers: { 'user-agent': this.opts.userAgent, 'accept-encoding': 'gzip', ...ro.headers },
+        body: ro.body,
         signal,
         dispatcher: searchAgent,
       });
+      let bytes = await readCapped(res.body as unknown as AsyncIterable<Buffer> & { destroy(): void }, maxBytes);
+      if (String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') {
+        bytes = await gunzipAsync(bytes, { maxOutputLength: maxBytes }).catch(() => {
+          throw new ProviderError(`answered a damaged or oversized gzip body (over ${maxBytes} bytes)`);
+        });
+      }
+      return { status: res.statusCode, headers: res.headers, text: bytes.toString('utf8') };
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (err instanceof ProviderError || ro.signal?.aborted) throw err;
       throw new ProviderError(timeout.aborted ? 'timed out' : `unreachable (${(err as Error).message})`);
     }
-    const text = await res.body.text();
-    if (res.statusCode === 429) {
-      const wait = parseRetryAfter(res.headers['retry-after']);
-      const waitable = (wait ?? 2000) <= (opts.maxRetryAfterMs ?? 5000);
-      if (attempt < retries && waitable) {
-        await sleep((wait ?? 1000 * 2 ** attempt), undefined, { signal: opts.signal });
-        continue;
-      }
-      throw new ProviderError(`rate limited (429)${wait !== undefined ? `, retry after ${Math.ceil(wait / 1000)} s` : ''}`, 429, wait);
-    }
-    if (res.statusCode >= 400) throw new ProviderError(`answered HTTP ${res.statusCode}`, res.statusCode);
-    return text;
-  }
-}
-
-export async function httpJson<T>(url: string, opts: HttpOptions = {}): Promise<T> {
-  const text = await httpText(url, { ...opts, headers: { accept: 'application/json', ...opts.headers } });
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new ProviderError('answered something that is not JSON (its API may have changed)');
   }
 }
 

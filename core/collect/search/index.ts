@@ -1,8 +1,10 @@
 // The search providers in SEARCH_PROVIDERS order, and a search that falls through to the next
 // provider when one fails, is rate-limited or runs out, saying which produced what.
 import type { Config, SearchProviderId } from '../../config.js';
+import { userAgent, WIKIMEDIA_NEEDS_CONTACT } from '../identity.js';
 import { BraveProvider } from './brave.js';
 import { DuckDuckGoProvider } from './duckduckgo.js';
+import { ProviderHttp } from './http.js';
 import { OpenverseProvider } from './openverse.js';
 import { ProviderError, type SearchHit, type SearchProvider } from './types.js';
 import { WikimediaProvider } from './wikimedia.js';
@@ -13,30 +15,36 @@ export interface ProviderSet {
   providers: SearchProvider[];
   /** Providers listed in SEARCH_PROVIDERS that cannot run, with why (e.g. no API key). */
   unavailable: Partial<Record<SearchProviderId, string>>;
+  /** Providers left out because they would refuse this configuration: always worth reporting. */
+  skipped: Partial<Record<SearchProviderId, string>>;
 }
 
 export function createProviders(config: Config, only?: SearchProviderId): ProviderSet {
   const providers: SearchProvider[] = [];
   const unavailable: ProviderSet['unavailable'] = {};
+  const skipped: ProviderSet['skipped'] = {};
   const ids = only ? [only] : config.SEARCH_PROVIDERS;
+  const http = (id: SearchProviderId) => new ProviderHttp(id, { userAgent: userAgent(config.HTTP_CONTACT) });
   for (const id of ids) {
     switch (id) {
       case 'openverse':
-        providers.push(new OpenverseProvider({ baseUrl: config.OPENVERSE_URL, clientId: config.OPENVERSE_CLIENT_ID, clientSecret: config.OPENVERSE_CLIENT_SECRET }));
+        providers.push(new OpenverseProvider({ baseUrl: config.OPENVERSE_URL, clientId: config.OPENVERSE_CLIENT_ID, clientSecret: config.OPENVERSE_CLIENT_SECRET, http: http(id) }));
         break;
       case 'wikimedia':
-        providers.push(new WikimediaProvider(config.WIKIMEDIA_URL));
+        // Sending what its policy refuses would only earn 403s (and, repeated, a block).
+        if (config.HTTP_CONTACT) providers.push(new WikimediaProvider(config.WIKIMEDIA_URL, http(id)));
+        else skipped.wikimedia = WIKIMEDIA_NEEDS_CONTACT;
         break;
       case 'duckduckgo':
-        providers.push(new DuckDuckGoProvider(config.DUCKDUCKGO_URL));
+        providers.push(new DuckDuckGoProvider(config.DUCKDUCKGO_URL, http(id)));
         break;
       case 'brave':
-        if (config.BRAVE_API_KEY) providers.push(new BraveProvider(config.BRAVE_URL, config.BRAVE_API_KEY));
+        if (config.BRAVE_API_KEY) providers.push(new BraveProvider(config.BRAVE_URL, config.BRAVE_API_KEY, http(id)));
         else unavailable.brave = 'not configured (set BRAVE_API_KEY)';
         break;
     }
   }
-  return { providers, unavailable };
+  return { providers, unavailable, skipped };
 }
 
 export type ProvidedHit = SearchHit & { provider: SearchProviderId };

@@ -1,7 +1,8 @@
 // Openverse (api.openverse.org): openly licensed images with licence and creator. Anonymous by
 // default (page_size <= 20, about 1 request/s); with OPENVERSE_CLIENT_ID/SECRET it exchanges
 // them for a bearer token (client credentials) and may ask for bigger pages.
-import { endpoint, httpJson } from './http.js';
+import { userAgent } from '../identity.js';
+import { endpoint, ProviderHttp } from './http.js';
 import { ProviderError, type SearchHit, type SearchProvider } from './types.js';
 
 interface OpenverseImage {
@@ -29,6 +30,7 @@ export interface OpenverseOptions {
   baseUrl: string;
   clientId?: string;
   clientSecret?: string;
+  http?: ProviderHttp;
 }
 
 /** Openverse refuses pages deeper than 20. */
@@ -38,14 +40,18 @@ export class OpenverseProvider implements SearchProvider {
   readonly id = 'openverse' as const;
   private token?: { value: string; expiresAt: number };
 
-  constructor(private readonly opts: OpenverseOptions) {}
+  private readonly http: ProviderHttp;
+
+  constructor(private readonly opts: OpenverseOptions) {
+    this.http = opts.http ?? new ProviderHttp('openverse', { userAgent: userAgent() });
+  }
 
   private async authHeader(signal?: AbortSignal): Promise<Record<string, string>> {
     const { clientId, clientSecret } = this.opts;
     if (!clientId || !clientSecret) return {};
     if (!this.token || this.token.expiresAt < Date.now() + 60_000) {
       const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
-      const t = await httpJson<TokenResponse>(endpoint(this.opts.baseUrl, 'v1/auth_tokens/token/', {}), {
+      const { data: t } = await this.http.json<TokenResponse>(endpoint(this.opts.baseUrl, 'v1/auth_tokens/token/', {}), {
         method: 'POST',
         body: body.toString(),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -65,10 +71,10 @@ export class OpenverseProvider implements SearchProvider {
     for (let page = 1; page <= MAX_PAGES && hits.length < limit; page++) {
       let data: OpenverseResponse;
       try {
-        data = await httpJson<OpenverseResponse>(
+        ({ data } = await this.http.json<OpenverseResponse>(
           endpoint(this.opts.baseUrl, 'v1/images/', { q: query, page_size: pageSize, page, mature: 'false' }),
           { headers, signal },
-        );
+        ));
       } catch (err) {
         // A later page failing still leaves the earlier pages usable.
         if (hits.length > 0 && err instanceof ProviderError) break;

@@ -1,7 +1,8 @@
 // Wikimedia Commons: full-text search over File: pages (namespace 6) with imageinfo for the
 // URL, size, MIME type and licence/artist metadata. Asks for a 1024 px thumbnail URL so
 // downloads stay small (originals can be tens of megabytes).
-import { endpoint, httpJson, stripHtml } from './http.js';
+import { userAgent } from '../identity.js';
+import { endpoint, ProviderHttp, stripHtml } from './http.js';
 import type { SearchHit, SearchProvider } from './types.js';
 
 interface ExtValue {
@@ -34,13 +35,16 @@ const THUMB_WIDTH = 1024;
 export class WikimediaProvider implements SearchProvider {
   readonly id = 'wikimedia' as const;
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly http = new ProviderHttp('wikimedia', { userAgent: userAgent() }),
+  ) {}
 
   async search(query: string, limit: number, signal?: AbortSignal): Promise<SearchHit[]> {
     const hits: SearchHit[] = [];
     let offset: number | undefined = 0;
     while (offset !== undefined && hits.length < limit) {
-      const data: WikimediaResponse = await httpJson<WikimediaResponse>(
+      const { data }: { data: WikimediaResponse } = await this.http.json<WikimediaResponse>(
         endpoint(this.baseUrl, 'w/api.php', {
           action: 'query',
           format: 'json',

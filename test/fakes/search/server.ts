@@ -41,6 +41,11 @@ export interface FakeSearch {
 
 const VQD = '4-171338742016588342011279924213584402183';
 
+/** Contact information in a User-Agent, as Wikimedia's policy asks: a URL or an email in it. */
+export function hasContact(ua: string | undefined): boolean {
+  return /https?:\/\/\S+|[^\s@()]+@[^\s@()]+\.\w+/.test(ua ?? '');
+}
+
 export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSearch> {
   const requests: FakeSearch['requests'] = [];
   const failed: Partial<Record<FakeProvider, number>> = {};
@@ -106,7 +111,12 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
     });
   }
 
-  function wikimedia(url: URL, res: http.ServerResponse) {
+  function wikimedia(url: URL, req: http.IncomingMessage, res: http.ServerResponse) {
+    // Wikimedia's User-Agent policy: no contact information (a URL or an email), no service.
+    if (!hasContact(req.headers['user-agent'])) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      return res.end('Please set a user-agent and respect our robot policy https://w.wiki/4wJS. See also https://phabricator.wikimedia.org/T400119.\n');
+    }
     const q = (url.searchParams.get('gsrsearch') ?? '').replace(/\s*filetype:\S+/g, '');
     const offset = Number(url.searchParams.get('gsroffset') ?? 0);
     const limit = Number(url.searchParams.get('gsrlimit') ?? 10);
@@ -223,7 +233,7 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
     }
     if (maybeFail(provider, res)) return;
     if (provider === 'openverse') return openverse(url, req, res);
-    if (provider === 'wikimedia') return wikimedia(url, res);
+    if (provider === 'wikimedia') return wikimedia(url, req, res);
     if (provider === 'duckduckgo') return duckduckgo(url, req, res);
     return brave(url, req, res);
   });
