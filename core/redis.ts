@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './log.js';
+import { embeddedRedisOwns } from './store/deployment.js';
 
 export type { Redis };
 
@@ -54,17 +55,20 @@ export interface EmbeddedRedis {
   stop(): Promise<void>;
 }
 
+export interface EnsureRedisOptions {
+  mode?: 'auto' | 'never';
+  /** Called as soon as a redis-server is spawned, before it answers, so a caller stopped meanwhile can stop it. */
+  onSpawn?: (stop: () => Promise<void>) => void;
+}
+
 /**
- * Make sure a Redis answers at `url`. When nothing does, the host is loopback and
- * `redis-server` is on the PATH, start one as a child process with AOF persistence under
- * `dataDir/redis`. Throws with a helpful message when no Redis can be had.
+ * Make sure a Redis answers at `url`. When nothing does, the host is loopback, `redis-server` is
+ * on the PATH and DATA_DIR is new or owned by the embedded Redis (deployment.ts), start one as a
+ * child process with AOF persistence under `dataDir/redis`. Never an empty Redis for data that
+ * lives in another one: its sweep would see no dataset. Throws naming REDIS_URL otherwise.
  */
-export async function ensureRedis(
-  url: string,
-  dataDir: string,
-  log: Logger,
-  mode: 'auto' | 'never' = 'auto',
-): Promise<EmbeddedRedis> {
+export async function ensureRedis(url: string, dataDir: string, log: Logger, opts: EnsureRedisOptions | 'auto' | 'never' = {}): Promise<EmbeddedRedis> {
+  const { mode = 'auto', onSpawn } = typeof opts === 'string' ? { mode: opts } : opts;
   if (await redisAnswers(url)) return { started: false, stop: async () => {} };
   const parsed = new URL(url);
   const binary = await onPath('redis-server');
@@ -72,6 +76,12 @@ export async function ensureRedis(
     throw new Error(
       `REDIS_URL: nothing answers at ${url}` +
         (binary ? '' : ' and redis-server is not on the PATH (install it, e.g. apt-get install redis-server)'),
+    );
+  }
+  if (!(await embeddedRedisOwns(dataDir))) {
+    throw new Error(
+      `REDIS_URL: nothing answers at ${url}, and ${dataDir} holds data kept in another Redis (its deployment.json says so, or it has images but no embedded Redis files). ` +
+        'Start that Redis, or set REDIS_URL to where it runs; Kodiak does not start an empty Redis for existing data.',
     );
   }
   const dir = path.join(dataDir, 'redis');
@@ -82,19 +92,16 @@ export async function ensureRedis(
     ['--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
     { stdio: 'ignore' },
   );
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  onSpawn?.(stop);
   log.info({ port, dir, pid: child.pid }, 'no Redis answered: started an embedded redis-server with AOF persistence');
   for (let i = 0; i < 50; i++) {
-    if (await redisAnswers(url, 500)) {
-      return {
-        started: true,
-        stop: async () => {
-          if (child.exitCode !== null) return;
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGTERM');
-          await exited;
-        },
-      };
-    }
+    if (await redisAnswers(url, 500)) return { started: true, stop };
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddingCache } from '../core/ml/embedCache.js';
 import { FileBlobStore } from '../core/store/blobs.js';
 import { RedisDatasetStore } from '../core/store/datasets.js';
+import { checkDeployment, DEPLOYMENT_FILE, DEPLOYMENTS_KEY, readMarker } from '../core/store/deployment.js';
 import { sweepUnreferenced } from '../core/store/gc.js';
 
 const prefix = `t-${randomUUID().slice(0, 8)}`;
@@ -30,6 +31,13 @@ async function addTo(name: string, id: string): Promise<void> {
   expect(outcome.outcome).toBe('added');
 }
 
+const otherDirs: string[] = [];
+async function newDataDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kodiak-gc-other-'));
+  otherDirs.push(dir);
+  return dir;
+}
+
 const exists = (file: string) => fs.access(file).then(() => true, () => false);
 
 beforeAll(async () => {
@@ -37,12 +45,19 @@ beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kodiak-gc-'));
   blobs = new FileBlobStore(path.join(dataDir, 'blobs'));
   embeddings = new EmbeddingCache(dataDir, 'mobilenet_v2_035', 4);
+  // The first start pairs a new DATA_DIR with its Redis.
+  expect(await checkDeployment(redis, dataDir)).toMatchObject({ ok: true, paired: 'now' });
 });
 
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length) await redis.del(...keys);
+  for (const dir of [dataDir, ...otherDirs]) {
+    const marker = await readMarker(dir).catch(() => undefined);
+    if (marker) await redis.hdel(DEPLOYMENTS_KEY, marker.id);
+  }
   redis.disconnect();
+  for (const dir of otherDirs) await fs.rm(dir, { recursive: true, force: true });
   await fs.rm(dataDir, { recursive: true, force: true });
 });
 
@@ -81,8 +96,69 @@ describe('sweeping image files no dataset holds', () => {
   });
 
   it('copes with a data folder that has no files yet', async () => {
-    const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'kodiak-gc-empty-'));
+    const empty = await newDataDir();
     expect(await sweepUnreferenced(redis, { dataDir: empty })).toEqual({ blobs: 0, embeddings: 0, bytes: 0 });
-    await fs.rm(empty, { recursive: true });
+    expect(await exists(path.join(empty, DEPLOYMENT_FILE))).toBe(true);
+  });
+});
+
+describe('the sweep against the wrong Redis', () => {
+  /** A dataset in the Redis DATA_DIR belongs to, whose images are all old. */
+  async function deploymentWithImages(n: number) {
+    const dir = await newDataDir();
+    expect(await checkDeployment(redis, dir)).toMatchObject({ ok: true });
+    const store = new FileBlobStore(path.join(dir, 'blobs'));
+    const name = `ds-${otherDirs.length}`;
+    await datasets.create({ guildId: 'g', name }, ['a'], 'u');
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = await store.put(Buffer.from(`${dir} image ${i}`));
+      await fs.utimes(store.path(id), HOUR_AGO, HOUR_AGO);
+      await datasets.addItem({ guildId: 'g', name }, { id, label: 'a', source: { kind: 'import', path: `${i}.jpg` }, width: 1, height: 1, bytes: 1, phash: id.slice(0, 16) });
+      ids.push(id);
+    }
+    return { dir, store, ids, name };
+  }
+
+  it('deletes nothing when Redis is empty, flushed or another database', async () => {
+    const { dir, store, ids } = await deploymentWithImages(5);
+    const emptyRedis = new Redis('redis://127.0.0.1:6379/13', { lazyConnect: true });
+    await emptyRedis.connect();
+    try {
+      const swept = await sweepUnreferenced(emptyRedis, { dataDir: dir });
+      expect(swept).toMatchObject({ blobs: 0, embeddings: 0, bytes: 0 });
+      expect(swept.refused).toMatch(/does not know/);
+      // The marker stays unpaired: a later sweep against that Redis refuses too.
+      expect(await emptyRedis.hexists(DEPLOYMENTS_KEY, (await readMarker(dir))!.id)).toBe(0);
+    } finally {
+      emptyRedis.disconnect();
+    }
+    for (const id of ids) expect(await exists(store.path(id))).toBe(true);
+  });
+
+  it('deletes nothing from a DATA_DIR with images but no marker when no dataset of this Redis holds them', async () => {
+    const dir = await newDataDir();
+    const store = new FileBlobStore(path.join(dir, 'blobs'));
+    const id = await store.put(Buffer.from('collected before deployment markers existed'));
+    await fs.utimes(store.path(id), HOUR_AGO, HOUR_AGO);
+    const swept = await sweepUnreferenced(redis, { dataDir: dir });
+    expect(swept.refused).toMatch(/no deployment marker/);
+    expect(await exists(store.path(id))).toBe(true);
+    expect(await exists(path.join(dir, DEPLOYMENT_FILE))).toBe(false);
+  });
+
+  it('refuses a pass that would remove more than a small share of the files no deleted dataset released', async () => {
+    const { dir, store, ids, name } = await deploymentWithImages(30);
+    // The items vanish without /dataset delete (a partial flush, another prefix's keys lost...).
+    await redis.del(`${prefix}:ds:{g:${name}}:items`);
+    const swept = await sweepUnreferenced(redis, { dataDir: dir });
+    expect(swept.refused).toMatch(/30 of 30 files .* held by no dataset/);
+    for (const id of ids) expect(await exists(store.path(id))).toBe(true);
+
+    // The same share released by /dataset delete goes, and is logged as such by the caller.
+    const other = await deploymentWithImages(30);
+    await datasets.delete({ guildId: 'g', name: other.name });
+    expect(await sweepUnreferenced(redis, { dataDir: other.dir })).toEqual({ blobs: 30, embeddings: 0, bytes: expect.any(Number) });
+    expect(await redis.exists(`${prefix}:gc:released`)).toBe(0);
   });
 });

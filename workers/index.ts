@@ -107,14 +107,16 @@ async function reportFailure(rt: WorkerRuntime, queue: WorkerQueue, job: Job | u
 /** `tsx workers/index.ts`: run only the workers, e.g. on a GPU machine. */
 export async function runWorkersStandalone(): Promise<void> {
   const rt = getRuntime();
-  const running = await startWorkers(rt, rt.config.WORKER_QUEUES);
+  let running: RunningWorkers | undefined;
+  // Installed before the workers start, so a signal during start-up still closes what exists.
   const shutdown = async (signal: string) => {
     rt.log.info({ signal }, 'closing workers');
-    await running.close();
+    await running?.close();
     await rt.queues.close();
     rt.redis.disconnect();
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  running = await startWorkers(rt, rt.config.WORKER_QUEUES);
 }

@@ -8,6 +8,7 @@
 //   <prefix>:ds:{guild:name}:rejected  hash   reason -> count
 //   <prefix>:ds:{guild:name}:rejops    hash   operation (collect job) -> its counts (JSON), so a retry replaces them
 //   <prefix>:dsidx:<guild>             set    dataset names of a guild
+//   <prefix>:gc:released               set    image ids of deleted datasets, until the file sweep (gc.ts) settles them
 import type { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
 import { checkDatasetRef, cleanClassNames, findClass } from './classNames.js';
@@ -17,6 +18,8 @@ import type { AddItemOutcome, DatasetItem, DatasetMeta, DatasetRef, DatasetStore
 
 /** The items hash of every dataset under every QUEUE_PREFIX (for the file sweep, see gc.ts). */
 export const ALL_ITEMS_KEYS = '*:ds:{*}:items';
+/** The ids deleted datasets released, under every QUEUE_PREFIX: the sweep may remove their files freely. */
+export const ALL_RELEASED_KEYS = '*:gc:released';
 
 /** Images whose perceptual hashes differ in at most this many bits count as the same picture. */
 export const NEAR_DUPLICATE_BITS = 4;
@@ -109,8 +112,13 @@ export class RedisDatasetStore implements DatasetStore {
   async delete(ref: DatasetRef): Promise<void> {
     await this.require(ref);
     const k = this.keys(ref);
-    // Blobs stay: they are shared by content with other datasets and models.
-    await this.redis.multi().del(k.meta, k.items, k.phash, k.phidx, k.counts, k.rejected, k.rejectedOps).srem(k.index, ref.name).exec();
+    // Blobs stay: they are shared by content with other datasets and models. Their ids are
+    // released, so the file sweep knows why they are no longer held (an image added between
+    // these two calls is not released: the sweep counts it as unexplained, which is safe).
+    const ids = await this.redis.hkeys(k.items);
+    const tx = this.redis.multi().del(k.meta, k.items, k.phash, k.phidx, k.counts, k.rejected, k.rejectedOps).srem(k.index, ref.name);
+    if (ids.length) tx.sadd(`${this.prefix}:gc:released`, ...ids);
+    await tx.exec();
   }
 
   async addClasses(ref: DatasetRef, classes: string[]): Promise<DatasetMeta> {
