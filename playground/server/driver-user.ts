@@ -19,6 +19,8 @@ export interface ActOptions {
 export interface RunCommandOptions extends ActOptions {
   /** Files for the command's attachment options that `options` did not fill, in declaration order. */
   attachments?: FakeFile[];
+  /** Run it in the user's DM with the bot (only global commands whose contexts include BOT_DM). */
+  dm?: boolean;
 }
 
 export interface SendOptions {
@@ -52,7 +54,7 @@ export class FakeUser {
    * registered command; returns at once with a handle on the interaction.
    */
   async runCommand(name: string, options: Record<string, OptionValue> = {}, extra: RunCommandOptions = {}): Promise<InteractionHandle> {
-    const channelId = this.resolveChannel(extra.channel);
+    const channelId = extra.dm ? this.core.model.dmChannel(this.id).id : this.resolveChannel(extra.channel);
     const path = name.replace(/^\//, '').split(/\s+/);
     const values = { ...options, ...(this.fillAttachmentOptions(channelId, path, options, extra.attachments ?? [])) };
     const data = await buildCommandData(this.core, channelId, path, values);
@@ -162,6 +164,8 @@ export class FakeUser {
   }
 
   private emit(payload: Record<string, unknown>, info: { type: number; channelId: string; commandName?: string; componentMessageId: string | null }): InteractionHandle {
+    // In a channel this user cannot see, their client would not let them act at all.
+    if (!this.core.model.canView(info.channelId, this.id)) throw new Error(`fake Discord: ${this.name} cannot see channel ${info.channelId}`);
     const guildId = this.core.model.channel(info.channelId).guildId;
     const record = this.interactions.create({
       id: String(payload.id), type: info.type, userId: this.id, guildId, channelId: info.channelId,

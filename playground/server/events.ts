@@ -47,6 +47,11 @@ export class EventLog {
     return event;
   }
 
+  /** Takes a sequence number without recording an event (REST requests are numbered in the same order). */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
   /** The sequence number of the last event; pass it as `since` to look only at what comes next. */
   mark(): number {
     return this.seq;

@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { Intent, type Core, type Dispatch } from './core.js';
 import { guildCreateJson, memberJson, userJson } from './model.js';
+import { DelayedStream } from './latency.js';
 
 const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, PresenceUpdate: 3, VoiceStateUpdate: 4, Resume: 6, Reconnect: 7, RequestGuildMembers: 8, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
 const Close = { UnknownOpcode: 4001, DecodeError: 4002, NotAuthenticated: 4003, AuthenticationFailed: 4004, AlreadyAuthenticated: 4005, InvalidApiVersion: 4012, InvalidIntents: 4013, DisallowedIntents: 4014 } as const;
@@ -26,6 +27,9 @@ interface Connection {
   socket: WebSocket;
   session: Session | null;
   send(payload: unknown): void;
+  /** Each direction is delayed by the fake's latency. */
+  outgoing: DelayedStream;
+  incoming: DelayedStream;
 }
 
 const BACKLOG_LIMIT = 1_000;
@@ -67,9 +71,14 @@ export class Gateway {
 
   private accept(socket: WebSocket, req: IncomingMessage): void {
     const query = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams;
-    const connection: Connection = { socket, session: null, send: makeSender(socket, query.get('compress')) };
+    const latency = () => this.core.latencyMs;
+    const outgoing = new DelayedStream(latency);
+    const rawSend = makeSender(socket, query.get('compress'));
+    const connection: Connection = { socket, session: null, send: (payload) => outgoing.push(() => rawSend(payload)), outgoing, incoming: new DelayedStream(latency) };
     this.connections.add(connection);
     const detach = (code?: number): void => {
+      connection.outgoing.close();
+      connection.incoming.close();
       this.connections.delete(connection);
       const session = connection.session;
       if (!session) return;
@@ -81,7 +90,7 @@ export class Gateway {
     socket.on('error', () => detach());
     if (query.get('v') !== '10') return socket.close(Close.InvalidApiVersion, 'Invalid API version');
     if (query.get('encoding') !== 'json') return socket.close(Close.DecodeError, 'Only encoding=json is supported by the fake');
-    socket.on('message', (data) => this.receive(connection, data));
+    socket.on('message', (data) => connection.incoming.push(() => this.receive(connection, data)));
     connection.send({ op: Op.Hello, d: { heartbeat_interval: this.core.options.heartbeatIntervalMs ?? 41_250, _trace: ['["fake-gateway",{"micros":0}]'] }, s: null, t: null });
   }
 
@@ -165,7 +174,8 @@ export class Gateway {
       auth: {},
     });
     if (session.intents & Intent.Guilds) {
-      for (const guild of guilds) this.send(session, 'GUILD_CREATE', guildCreateJson(core.model, guild));
+      const presences = (session.intents & Intent.GuildPresences) !== 0;
+      for (const guild of guilds) this.send(session, 'GUILD_CREATE', guildCreateJson(core.model, guild, core.bot.id, presences));
     }
     core.events.record('gateway.ready', session.id, { intents: session.intents });
   }

@@ -2,7 +2,7 @@
 // multipart/form-data with payload_json + files[n]), bot-token auth, per-route rate
 // limits, Discord's error shape, and the loopback file server for attachments.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Core } from './core.js';
+import type { Core, RestRequest } from './core.js';
 import { DiscordError, Errors } from './errors.js';
 import { LIMITS } from './validate-message.js';
 import type { UploadedFile } from './messages.js';
@@ -53,17 +53,42 @@ export function createHttpServer(core: Core, routes: Route[]): Server {
   });
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 async function handle(core: Core, routes: { route: Route; segments: string[] }[], req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = (req.method ?? 'GET').toUpperCase();
   if (method === 'GET' && url.pathname.startsWith('/attachments/')) return serveAttachment(core, url.pathname, res);
   if (!url.pathname.startsWith(API_PREFIX + '/')) return send(res, 404, Errors.notFound().toJSON());
+  // The request travels to Discord, is answered, and the answer travels back: latency each way.
+  const latency = core.latencyMs;
+  if (latency > 0) await sleep(latency);
+  const answer = await route(core, routes, method, url, req);
+  const entry = { seq: core.events.nextSeq(), method, path: answer.path, route: answer.route, status: answer.status } as RestRequest;
+  const code = (answer.body as { code?: unknown } | undefined)?.code;
+  if (answer.status >= 400 && typeof code === 'number') entry.code = code;
+  if (answer.headers['X-RateLimit-Scope']) entry.scope = answer.headers['X-RateLimit-Scope'];
+  core.requests.push(entry);
+  if (latency > 0) await sleep(latency);
+  send(res, answer.status, answer.body, answer.headers);
+}
+
+interface Answer {
+  status: number;
+  body?: unknown;
+  headers: Record<string, string>;
+  path: string;
+  route: string;
+}
+
+async function route(core: Core, routes: { route: Route; segments: string[] }[], method: string, url: URL, req: IncomingMessage): Promise<Answer> {
   const path = url.pathname.slice(API_PREFIX.length);
+  const answer = (status: number, body?: unknown, headers: Record<string, string> = {}, template = ''): Answer => ({ status, body, headers, path, route: template });
   let segments: string[];
   try {
     segments = path.split('/').filter(Boolean).map(decodeURIComponent);
   } catch {
-    return send(res, 400, Errors.invalidFormBody('Malformed URL encoding').toJSON());
+    return answer(400, Errors.invalidFormBody('Malformed URL encoding').toJSON());
   }
   let pathMatched = false;
   for (const { route, segments: template } of routes) {
@@ -82,24 +107,26 @@ async function handle(core: Core, routes: { route: Route; segments: string[] }[]
         throw error;
       });
       if (route.major !== undefined) {
-        const verdict = core.limiter.take(`${method} ${route.path}`, params[route.major] ?? '', path);
+        // Bot-token routes also count against the global limit; webhook and interaction routes do not.
+        const verdict = core.limiter.take(`${method} ${route.path}`, params[route.major] ?? '', path, route.auth);
         headers = verdict.headers;
         if (!verdict.allowed) {
-          core.events.record('ratelimit.hit', `${method} ${route.path}`, { path, retryAfterMs: verdict.retryAfterMs });
-          return send(res, 429, { message: 'You are being rate limited.', retry_after: Number((verdict.retryAfterMs / 1000).toFixed(3)), global: false }, headers);
+          core.events.record('ratelimit.hit', `${method} ${route.path}`, { path, retryAfterMs: verdict.retryAfterMs, scope: verdict.scope });
+          const retryAfter = Number((verdict.retryAfterMs / 1000).toFixed(3));
+          return answer(429, { message: 'You are being rate limited.', retry_after: retryAfter, global: verdict.scope === 'global' }, headers, route.path);
         }
       }
       if (body instanceof DiscordError) throw body;
       const { json, files } = body;
       const object = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Json) : {};
       const result = await route.handle({ method, path, params, query: url.searchParams, body: object, json, files });
-      return send(res, result.status, result.body, headers);
+      return answer(result.status, result.body, headers, route.path);
     } catch (error) {
-      if (error instanceof DiscordError) return send(res, error.status, error.toJSON(), headers);
+      if (error instanceof DiscordError) return answer(error.status, error.toJSON(), headers, route.path);
       throw error;
     }
   }
-  return pathMatched ? send(res, 405, Errors.methodNotAllowed().toJSON()) : send(res, 404, Errors.notFound().toJSON());
+  return pathMatched ? answer(405, Errors.methodNotAllowed().toJSON()) : answer(404, Errors.notFound().toJSON());
 }
 
 function match(template: string[], segments: string[]): Record<string, string> | undefined {

@@ -19,13 +19,14 @@ import { InteractionHandle, type FakeMessage } from './interaction-handle.js';
 import { Interactions } from './interactions.js';
 import { contentTypeOf, fileBytes, type FakeFile } from './interaction-payload.js';
 import { MessageFlag, type MessageRecord } from './messages.js';
-import { memberJson, permissionBits, roleJson, type PermissionName } from './model.js';
+import { channelJson, memberJson, permissionBits, permissionNames, roleJson, type ChannelRecord, type PermissionName } from './model.js';
+import { isInvalidRequest, type RestRequest } from './core.js';
 import type { RateLimitHit } from './ratelimits.js';
 import { appRoutes } from './routes-app.js';
 import { interactionRoutes, messageRoutes } from './routes-messages.js';
 import { FakeUser, announceMember } from './driver-user.js';
 
-export type { FakeDiscordOptions } from './core.js';
+export type { FakeDiscordOptions, RestRequest } from './core.js';
 export type { FakeMessage } from './interaction-handle.js';
 export type { FakeFile, OptionValue } from './interaction-payload.js';
 export type { GuildSpec, PermissionName } from './model.js';
@@ -52,6 +53,23 @@ export interface FakeUserOptions {
   roles?: string[];
   /** Guild id or name; default the first guild. */
   guild?: string;
+}
+
+/** Who a permission overwrite applies to: 'bot', '@everyone', a role (name or id), or a user (name or id). */
+export type OverwriteTarget = string;
+
+export interface OverwriteSpec {
+  allow?: PermissionName[];
+  deny?: PermissionName[];
+}
+
+export interface ThreadOptions {
+  /** A private thread (type 12): only its members and those with Manage Threads see it. */
+  private?: boolean;
+  archived?: boolean;
+  locked?: boolean;
+  /** Thread members besides its creator: 'bot' or user names. */
+  members?: string[];
 }
 
 export interface MessageWaitOptions extends WaitOptions {
@@ -108,12 +126,95 @@ export class FakeDiscord {
     return this.core.events.mark();
   }
 
-  /** A channel by name or id (default: the first guild's first channel). */
-  channel(nameOrId?: string): { id: string; name: string; guildId: string } {
-    const all = [...this.core.model.channels.values()];
+  /** A channel or thread by name or id (default: the first guild's first channel). */
+  channel(nameOrId?: string): { id: string; name: string; guildId: string; type: number } {
+    const channel = this.channelRecord(nameOrId);
+    return { id: channel.id, name: channel.name, guildId: channel.guildId, type: channel.type };
+  }
+
+  private channelRecord(nameOrId?: string): ChannelRecord {
+    const all = [...this.core.model.channels.values()].filter((c) => c.guildId !== '');
     const channel = nameOrId === undefined ? all[0] : all.find((c) => c.id === nameOrId || c.name === nameOrId);
     if (!channel) throw new Error(`fake Discord: no channel ${nameOrId} (have: ${all.map((c) => c.name).join(', ')})`);
-    return { id: channel.id, name: channel.name, guildId: channel.guildId };
+    return channel;
+  }
+
+  /**
+   * Sets the permission overwrite of `target` on a channel (a thread takes its parent's), as a
+   * server admin would in the channel settings; clients get CHANNEL_UPDATE. `{}` removes it.
+   */
+  setPermissions(channel: string, target: OverwriteTarget, spec: OverwriteSpec): void {
+    const record = this.channelRecord(channel);
+    if (record.thread) throw new Error('fake Discord: threads take their permissions from their parent channel');
+    const { id, type } = this.overwriteTarget(record.guildId, target);
+    record.overwrites = record.overwrites.filter((o) => o.id !== id);
+    const allow = permissionBits(spec.allow ?? []);
+    const deny = permissionBits(spec.deny ?? []);
+    if (allow || deny) record.overwrites.push({ id, type, allow, deny });
+    this.core.dispatch({ t: 'CHANNEL_UPDATE', d: channelJson(record), intent: Intent.Guilds });
+  }
+
+  /** What the bot (or a user, by name) may do in a channel, overwrites and implicit denials applied. */
+  permissionsIn(channel: string, who: string = 'bot'): PermissionName[] {
+    const record = this.channelRecord(channel);
+    const { id } = this.overwriteTarget(record.guildId, who);
+    return permissionNames(this.core.model.permissionsIn(record.id, id));
+  }
+
+  /** Creates a thread under a text channel (THREAD_CREATE to clients that can see it). */
+  createThread(parent: string, name: string, options: ThreadOptions = {}): { id: string; name: string; guildId: string; type: number } {
+    const channel = this.channelRecord(parent);
+    const members = (options.members ?? []).map((m) => this.overwriteTarget(channel.guildId, m).id);
+    const thread = this.core.model.addThread(channel, name, this.core.owner.id, { ...options, members });
+    this.core.dispatchChannel('THREAD_CREATE', thread);
+    return this.channel(thread.id);
+  }
+
+  /** Archives, unarchives, locks or unlocks a thread, as a moderator would (THREAD_UPDATE). */
+  updateThread(thread: string, change: { archived?: boolean; locked?: boolean }): void {
+    const record = this.channelRecord(thread);
+    if (!record.thread) throw new Error(`fake Discord: ${thread} is not a thread`);
+    this.core.updateThread(record, change);
+  }
+
+  /** A thread's state: archived, locked. */
+  thread(nameOrId: string): { archived: boolean; locked: boolean } {
+    const record = this.channelRecord(nameOrId);
+    if (!record.thread) throw new Error(`fake Discord: ${nameOrId} is not a thread`);
+    return { archived: record.thread.archived, locked: record.thread.locked };
+  }
+
+  /** Every REST request the fake answered (after `since`, a `fake.mark()`), oldest first. */
+  requests(since = 0): RestRequest[] {
+    return this.core.requests.filter((r) => r.seq > since);
+  }
+
+  /**
+   * The requests that count towards Discord's ban of 10,000 invalid requests in 10 minutes:
+   * 401, 403, and 429 other than shared-scope ones. A bot in normal flows makes none.
+   */
+  invalidRequests(since = 0): RestRequest[] {
+    return this.requests(since).filter(isInvalidRequest);
+  }
+
+  /** Network latency each way on REST and the gateway, in ms. */
+  get latencyMs(): number {
+    return this.core.latencyMs;
+  }
+
+  set latencyMs(ms: number) {
+    this.core.latencyMs = ms;
+  }
+
+  private overwriteTarget(guildId: string, target: OverwriteTarget): { id: string; type: 0 | 1 } {
+    if (target === 'bot') return { id: this.core.bot.id, type: 1 };
+    if (target === '@everyone') return { id: guildId, type: 0 };
+    const guild = this.core.model.guild(guildId);
+    const role = guild.roles.find((r) => r.id === target || r.name === target);
+    if (role) return { id: role.id, type: 0 };
+    const user = this.users.get(target)?.record ?? this.core.model.users.get(target);
+    if (!user) throw new Error(`fake Discord: no role or user ${target}`);
+    return { id: user.id, type: 1 };
   }
 
   /** A guild member the test acts as; created on first use, then the same user by name. */

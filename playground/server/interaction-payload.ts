@@ -3,7 +3,7 @@
 // member with its computed permissions, app_permissions, locale, and the clicked message.
 import type { Core } from './core.js';
 import { OptionType } from './validate-commands.js';
-import { channelJson, memberJson, roleJson, userJson, type UserRecord } from './model.js';
+import { ChannelType, channelJson, memberJson, permissionBits, roleJson, userJson, type UserRecord } from './model.js';
 import type { MessageRecord } from './messages.js';
 
 type Json = Record<string, unknown>;
@@ -37,11 +37,26 @@ export function fileBytes(file: FakeFile): Buffer {
 
 const isFile = (v: unknown): v is FakeFile => typeof v === 'object' && v !== null && 'name' in v && 'data' in v;
 
-/** Fields every interaction in a guild channel carries. */
+/** What an app may do in a DM, as Discord reports it in `app_permissions` there. */
+const DM_APP_PERMISSIONS = permissionBits(['AddReactions', 'ViewChannel', 'SendMessages', 'EmbedLinks', 'AttachFiles', 'ReadMessageHistory', 'UseExternalEmojis']);
+
+/**
+ * Fields every interaction carries. In a guild channel: the member with their permissions in
+ * this channel (overwrites applied) and `app_permissions`, the bot's there. In a DM (context 1):
+ * `user` instead of `member`, and no guild.
+ */
 export function basePayload(core: Core, user: UserRecord, channelId: string, type: number, locale: string): Json {
   const channel = core.model.channel(channelId);
+  if (channel.type === ChannelType.DM) {
+    return {
+      id: core.ids.next(), application_id: core.applicationId, type, version: 1,
+      channel_id: channel.id, channel: { ...channelJson(channel), recipients: [userJson(user)] },
+      user: userJson(user), app_permissions: DM_APP_PERMISSIONS.toString(), locale, entitlements: [],
+      authorizing_integration_owners: { '0': user.id }, context: 1, attachment_size_limit: 10 * 1024 * 1024,
+    };
+  }
   const member = core.model.member(channel.guildId, user.id);
-  const permissions = core.model.permissionsOf(channel.guildId, user.id).toString();
+  const permissions = core.model.permissionsIn(channel.id, user.id).toString();
   return {
     id: core.ids.next(),
     application_id: core.applicationId,
@@ -52,7 +67,7 @@ export function basePayload(core: Core, user: UserRecord, channelId: string, typ
     channel_id: channel.id,
     channel: { ...channelJson(channel), permissions },
     member: { ...memberJson(core.model, member), permissions },
-    app_permissions: core.model.permissionsOf(channel.guildId, core.bot.id).toString(),
+    app_permissions: core.model.permissionsIn(channel.id, core.bot.id).toString(),
     locale,
     guild_locale: 'en-US',
     entitlements: [],
@@ -62,8 +77,20 @@ export function basePayload(core: Core, user: UserRecord, channelId: string, typ
   };
 }
 
-/** Finds the registered command a user can run in this guild (guild commands win over global ones). */
+/**
+ * Finds the registered command a user can run here (guild commands win over global ones). In a
+ * DM (guildId '') only global commands whose `contexts` include BOT_DM (1) are offered; no
+ * `contexts` means the default, every context for a guild-installed app.
+ */
 export function findCommand(core: Core, guildId: string, name: string): Json {
+  if (guildId === '') {
+    const global = (core.commands.get('global') ?? []).find((c) => c.name === name && c.type === 1);
+    const contexts = global?.contexts as number[] | null | undefined;
+    if (!global || (contexts ? !contexts.includes(1) : global.dm_permission === false)) {
+      throw new Error(`fake Discord: /${name} is not offered in DMs (a guild command, or its contexts leave out BOT_DM)`);
+    }
+    return global;
+  }
   const command = [...(core.commands.get(guildId) ?? []), ...(core.commands.get('global') ?? [])].find((c) => c.name === name && c.type === 1);
   if (!command) {
     const known = [...(core.commands.get(guildId) ?? []), ...(core.commands.get('global') ?? [])].map((c) => c.name);
@@ -175,7 +202,7 @@ async function optionValue(core: Core, channelId: string, definition: Json, valu
       const user = core.model.users.get(id) ?? fail(`no user ${id}`);
       (resolved.users ??= {})[user.id] = userJson(user);
       const member = core.model.guild(guildId).members.get(user.id);
-      if (member) (resolved.members ??= {})[user.id] = { ...memberJson(core.model, member, false), permissions: core.model.permissionsOf(guildId, user.id).toString() };
+      if (member) (resolved.members ??= {})[user.id] = { ...memberJson(core.model, member, false), permissions: core.model.permissionsIn(channelId, user.id).toString() };
       return user.id;
     }
     case OptionType.Role: {
@@ -187,7 +214,7 @@ async function optionValue(core: Core, channelId: string, definition: Json, valu
     case OptionType.Channel: {
       const key = typeof value === 'object' && 'id' in value ? value.id : String(value);
       const channel = [...core.model.channels.values()].find((c) => c.guildId === guildId && (c.id === key || c.name === key)) ?? fail(`no channel ${key}`);
-      (resolved.channels ??= {})[channel.id] = { id: channel.id, name: channel.name, type: 0, permissions: core.model.permissionsOf(guildId, core.bot.id).toString() };
+      (resolved.channels ??= {})[channel.id] = { id: channel.id, name: channel.name, type: channel.type, permissions: core.model.permissionsIn(channel.id, core.bot.id).toString() };
       return channel.id;
     }
     default:

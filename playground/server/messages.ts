@@ -56,8 +56,13 @@ export interface MessageRecord {
   edits: number;
 }
 
-/** Matches what Discord accepts as a unicode reaction: a pictograph, keycap or flag. */
-const UNICODE_EMOJI = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}|[#*0-9]\uFE0F?\u20E3)/u;
+/**
+ * What Discord accepts as a unicode reaction: the whole string is one emoji (an RGI emoji
+ * sequence such as a keycap, flag or ZWJ sequence, or a pictograph without its FE0F); "✅x" or
+ * two emoji are refused with 10014.
+ */
+// The `v` flag (for \p{RGI_Emoji}) is newer than the project's ES2022 target; Node 20 has it.
+const UNICODE_EMOJI = new RegExp('^(?:\\p{RGI_Emoji}|\\p{Extended_Pictographic}\\uFE0F?|[#*0-9]\\uFE0F?\\u20E3)$', 'v');
 
 export function parseEmoji(raw: string): { id: string | null; name: string } {
   const decoded = decodeURIComponent(raw);

@@ -27,6 +27,11 @@ export function permissionBits(names: readonly PermissionName[]): bigint {
   }, 0n);
 }
 
+/** The names of the permission bits set in `bits`. */
+export function permissionNames(bits: bigint): PermissionName[] {
+  return (Object.keys(PermissionFlagsBits) as PermissionName[]).filter((name) => (bits & PermissionFlagsBits[name]) !== 0n);
+}
+
 export interface UserRecord {
   id: string;
   username: string;
@@ -42,12 +47,38 @@ export interface RoleRecord {
   managed: boolean;
 }
 
+/** Discord's channel types the fake models. */
+export const ChannelType = { GuildText: 0, DM: 1, PublicThread: 11, PrivateThread: 12 } as const;
+
+/** A permission overwrite on a channel: type 0 = role (the guild id is @everyone), 1 = member. */
+export interface OverwriteRecord {
+  id: string;
+  type: 0 | 1;
+  allow: bigint;
+  deny: bigint;
+}
+
+export interface ThreadState {
+  archived: boolean;
+  locked: boolean;
+  ownerId: string;
+  /** Thread members: who may see a private thread without Manage Threads. */
+  members: Set<string>;
+  archiveTimestamp: number;
+}
+
 export interface ChannelRecord {
   id: string;
+  /** '' for a DM channel. */
   guildId: string;
   name: string;
   position: number;
   lastMessageId: string | null;
+  type: number;
+  /** The text channel a thread lives in. */
+  parentId: string | null;
+  overwrites: OverwriteRecord[];
+  thread: ThreadState | null;
 }
 
 export interface MemberRecord {
@@ -99,9 +130,32 @@ export class Model {
   }
 
   addChannel(guild: GuildRecord, name: string): ChannelRecord {
-    const channel: ChannelRecord = { id: this.ids.next(), guildId: guild.id, name, position: guild.channelIds.length, lastMessageId: null };
+    const channel: ChannelRecord = {
+      id: this.ids.next(), guildId: guild.id, name, position: guild.channelIds.length, lastMessageId: null,
+      type: ChannelType.GuildText, parentId: null, overwrites: [], thread: null,
+    };
     this.channels.set(channel.id, channel);
     guild.channelIds.push(channel.id);
+    return channel;
+  }
+
+  /** A thread under a text channel; it takes its permissions from the parent, as on Discord. */
+  addThread(parent: ChannelRecord, name: string, ownerId: string, options: { private?: boolean; archived?: boolean; locked?: boolean; members?: string[] } = {}): ChannelRecord {
+    const thread: ChannelRecord = {
+      id: this.ids.next(), guildId: parent.guildId, name, position: 0, lastMessageId: null,
+      type: options.private ? ChannelType.PrivateThread : ChannelType.PublicThread, parentId: parent.id, overwrites: [],
+      thread: { archived: options.archived ?? false, locked: options.locked ?? false, ownerId, members: new Set([ownerId, ...(options.members ?? [])]), archiveTimestamp: Date.now() },
+    };
+    this.channels.set(thread.id, thread);
+    return thread;
+  }
+
+  /** The DM channel between the bot and a user (guildId ''). */
+  dmChannel(userId: string): ChannelRecord {
+    const existing = [...this.channels.values()].find((c) => c.type === ChannelType.DM && c.name === userId);
+    if (existing) return existing;
+    const channel: ChannelRecord = { id: this.ids.next(), guildId: '', name: userId, position: 0, lastMessageId: null, type: ChannelType.DM, parentId: null, overwrites: [], thread: null };
+    this.channels.set(channel.id, channel);
     return channel;
   }
 
@@ -155,6 +209,57 @@ export class Model {
     const needed = permissionBits(names);
     return (this.permissionsOf(guildId, userId) & needed) === needed;
   }
+
+  /**
+   * A member's permissions in a channel, by Discord's documented algorithm: base permissions,
+   * then the @everyone overwrite, then all role overwrites together (deny, then allow), then the
+   * member's own. Threads take their parent's overwrites. Implicit denials: without View Channel
+   * nothing is left; without Send Messages (Send Messages in Threads in a thread) no Embed Links,
+   * Attach Files, Mention Everyone or TTS either.
+   */
+  permissionsIn(channelId: string, userId: string): bigint {
+    const channel = this.channel(channelId);
+    const source = channel.parentId ? this.channel(channel.parentId) : channel;
+    const base = this.permissionsOf(channel.guildId, userId);
+    if (base === ALL_PERMISSIONS) return ALL_PERMISSIONS;
+    let bits = base;
+    const everyone = source.overwrites.find((o) => o.type === 0 && o.id === channel.guildId);
+    if (everyone) bits = (bits & ~everyone.deny) | everyone.allow;
+    const roleIds = this.guild(channel.guildId).members.get(userId)?.roleIds ?? [];
+    let allow = 0n;
+    let deny = 0n;
+    for (const o of source.overwrites) {
+      if (o.type === 0 && roleIds.includes(o.id)) {
+        allow |= o.allow;
+        deny |= o.deny;
+      }
+    }
+    bits = (bits & ~deny) | allow;
+    const own = source.overwrites.find((o) => o.type === 1 && o.id === userId);
+    if (own) bits = (bits & ~own.deny) | own.allow;
+    if (!(bits & PermissionFlagsBits.ViewChannel)) return 0n;
+    const send = channel.thread ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages;
+    if (!(bits & send)) {
+      bits &= ~(PermissionFlagsBits.EmbedLinks | PermissionFlagsBits.AttachFiles | PermissionFlagsBits.MentionEveryone | PermissionFlagsBits.SendTTSMessages);
+    }
+    return bits;
+  }
+
+  /** The permission names among `names` a member lacks in a channel. */
+  missingIn(channelId: string, userId: string, names: PermissionName[]): PermissionName[] {
+    const bits = this.permissionsIn(channelId, userId);
+    return names.filter((name) => !(bits & PermissionFlagsBits[name]));
+  }
+
+  /** Whether a member can see a channel at all (View Channel; a private thread also needs membership or Manage Threads). */
+  canView(channelId: string, userId: string): boolean {
+    const channel = this.channel(channelId);
+    if (channel.type === ChannelType.DM) return true;
+    const bits = this.permissionsIn(channelId, userId);
+    if (!(bits & PermissionFlagsBits.ViewChannel)) return false;
+    if (channel.type === ChannelType.PrivateThread && !channel.thread!.members.has(userId)) return (bits & PermissionFlagsBits.ManageThreads) !== 0n;
+    return true;
+  }
 }
 
 // ---- Discord JSON ----
@@ -188,20 +293,52 @@ export function roleJson(role: RoleRecord): Record<string, unknown> {
   };
 }
 
+export function overwriteJson(o: OverwriteRecord): Record<string, unknown> {
+  return { id: o.id, type: o.type, allow: o.allow.toString(), deny: o.deny.toString() };
+}
+
 export function channelJson(channel: ChannelRecord, withGuildId = true): Record<string, unknown> {
+  if (channel.type === ChannelType.DM) return { id: channel.id, type: ChannelType.DM, last_message_id: channel.lastMessageId, flags: 0, recipients: [] };
+  if (channel.thread) return threadJson(channel, withGuildId);
   return {
     id: channel.id,
-    type: 0,
+    type: channel.type,
     ...(withGuildId ? { guild_id: channel.guildId } : {}),
     name: channel.name,
     position: channel.position,
-    permission_overwrites: [],
+    permission_overwrites: channel.overwrites.map(overwriteJson),
     parent_id: null,
     topic: null,
     nsfw: false,
     last_message_id: channel.lastMessageId,
     rate_limit_per_user: 0,
     flags: 0,
+  };
+}
+
+function threadJson(channel: ChannelRecord, withGuildId: boolean): Record<string, unknown> {
+  const t = channel.thread!;
+  return {
+    id: channel.id,
+    type: channel.type,
+    ...(withGuildId ? { guild_id: channel.guildId } : {}),
+    name: channel.name,
+    parent_id: channel.parentId,
+    owner_id: t.ownerId,
+    last_message_id: channel.lastMessageId,
+    rate_limit_per_user: 0,
+    message_count: 0,
+    member_count: t.members.size,
+    total_message_sent: 0,
+    flags: 0,
+    thread_metadata: {
+      archived: t.archived,
+      auto_archive_duration: 1440,
+      archive_timestamp: new Date(t.archiveTimestamp).toISOString(),
+      locked: t.locked,
+      ...(channel.type === ChannelType.PrivateThread ? { invitable: true } : {}),
+      create_timestamp: new Date(t.archiveTimestamp).toISOString(),
+    },
   };
 }
 
@@ -257,8 +394,14 @@ export function guildJson(model: Model, guild: GuildRecord): Record<string, unkn
   };
 }
 
-/** The GUILD_CREATE payload: the guild plus channels, members and the extra gateway-only fields. */
-export function guildCreateJson(model: Model, guild: GuildRecord): Record<string, unknown> {
+/**
+ * The GUILD_CREATE payload: the guild plus channels, active threads, members and the extra
+ * gateway-only fields. Without the presences intent Discord sends only the bot's own member
+ * (and members in voice, which the fake has none of).
+ */
+export function guildCreateJson(model: Model, guild: GuildRecord, botId: string, withPresences: boolean): Record<string, unknown> {
+  const members = [...guild.members.values()].filter((m) => withPresences || m.userId === botId);
+  const threads = [...model.channels.values()].filter((c) => c.guildId === guild.id && c.thread && !c.thread.archived && model.canView(c.id, botId));
   return {
     ...guildJson(model, guild),
     joined_at: new Date().toISOString(),
@@ -266,9 +409,9 @@ export function guildCreateJson(model: Model, guild: GuildRecord): Record<string
     unavailable: false,
     member_count: guild.members.size,
     voice_states: [],
-    members: [...guild.members.values()].map((m) => memberJson(model, m)),
+    members: members.map((m) => memberJson(model, m)),
     channels: guild.channelIds.map((id) => channelJson(model.channel(id), false)),
-    threads: [],
+    threads: threads.map((t) => channelJson(t)),
     presences: [],
     stage_instances: [],
     guild_scheduled_events: [],

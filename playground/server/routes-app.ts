@@ -48,7 +48,13 @@ export function appRoutes(core: Core): Route[] {
       method: 'GET', path: '/guilds/:guild_id/members/:user_id', auth: true, major: 'guild_id',
       handle: (ctx) => ok(memberJson(core.model, core.model.member(ctx.params.guild_id!, ctx.params.user_id!))),
     },
-    { method: 'GET', path: '/channels/:channel_id', auth: true, major: 'channel_id', handle: (ctx) => ok(channelJson(core.model.channel(ctx.params.channel_id!))) },
+    {
+      method: 'GET', path: '/channels/:channel_id', auth: true, major: 'channel_id',
+      handle: (ctx) => {
+        core.requireBotPermissions(core.model.channel(ctx.params.channel_id!).id, []);
+        return ok(channelJson(core.model.channel(ctx.params.channel_id!)));
+      },
+    },
   ];
 }
 

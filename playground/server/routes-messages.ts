@@ -4,63 +4,75 @@ import { Errors } from './errors.js';
 import { ok, noContent, type Route, type RequestContext } from './http.js';
 import type { Interactions } from './interactions.js';
 import { parseEmoji, MessageFlag, type MessageRecord } from './messages.js';
-import { userJson } from './model.js';
+import { userJson, type PermissionName } from './model.js';
 import { assertNotEmpty, validateMessageBody } from './validate-message.js';
 
 const MESSAGE = '/channels/:channel_id/messages/:message_id';
 const REACTION = `${MESSAGE}/reactions/:emoji/@me`;
 
 export function messageRoutes(core: Core): Route[] {
-  const guildOf = (ctx: RequestContext): string => core.model.channel(ctx.params.channel_id!).guildId;
+  const channelOf = (ctx: RequestContext): string => core.model.channel(ctx.params.channel_id!).id;
   const message = (ctx: RequestContext) => core.messages.get(ctx.params.channel_id!, ctx.params.message_id!);
+  /** The message, after the bot was checked for View Channel (and `names`) in its channel. */
+  const visibleMessage = (ctx: RequestContext, names: PermissionName[] = []) => {
+    core.requireBotPermissions(channelOf(ctx), names);
+    return message(ctx);
+  };
   return [
     {
       method: 'POST', path: '/channels/:channel_id/messages', auth: true, major: 'channel_id',
       handle: async (ctx) => {
-        const guildId = guildOf(ctx);
-        core.requireBotPermissions(guildId, ['ViewChannel', 'SendMessages']);
-        if (ctx.files.length > 0) core.requireBotPermissions(guildId, ['AttachFiles']);
+        const channelId = channelOf(ctx);
+        const inThread = core.model.channel(channelId).thread !== null;
+        core.requireBotPermissions(channelId, [inThread ? 'SendMessagesInThreads' : 'SendMessages']);
+        if (ctx.files.length > 0) core.requireBotPermissions(channelId, ['AttachFiles']);
+        // A reply quotes history: Discord wants Read Message History for message_reference.
+        if (ctx.body.message_reference) core.requireBotPermissions(channelId, ['ReadMessageHistory']);
         validateMessageBody(ctx.body);
         assertNotEmpty(ctx.body, ctx.files.length);
         if (typeof ctx.body.flags === 'number' && ctx.body.flags & MessageFlag.Ephemeral) {
           throw Errors.invalidFormBody('Ephemeral messages can only be sent as interaction responses');
         }
-        const created = await core.postMessage({ channelId: ctx.params.channel_id!, authorId: core.bot.id, body: ctx.body, files: ctx.files });
+        core.prepareThreadForMessage(channelId);
+        const created = await core.postMessage({ channelId, authorId: core.bot.id, body: ctx.body, files: ctx.files });
         return ok(core.messageJson(created));
       },
     },
     {
       method: 'GET', path: '/channels/:channel_id/messages', auth: true, major: 'channel_id',
       handle: (ctx) => {
-        core.requireBotPermissions(guildOf(ctx), ['ViewChannel', 'ReadMessageHistory']);
-        return ok(pageOf(core.messages.list(ctx.params.channel_id!), ctx.query).map((m) => core.messageJson(m)));
+        const channelId = channelOf(ctx);
+        core.requireBotPermissions(channelId, []);
+        // Without Read Message History Discord answers an empty list, not an error.
+        if (core.model.missingIn(channelId, core.bot.id, ['ReadMessageHistory']).length) return ok([]);
+        return ok(pageOf(core.messages.list(channelId), ctx.query).map((m) => core.restMessageJson(m)));
       },
     },
     {
       method: 'GET', path: MESSAGE, auth: true, major: 'channel_id',
-      handle: (ctx) => {
-        core.requireBotPermissions(guildOf(ctx), ['ViewChannel', 'ReadMessageHistory']);
-        return ok(core.messageJson(message(ctx)));
-      },
+      handle: (ctx) => ok(core.restMessageJson(visibleMessage(ctx, ['ReadMessageHistory']))),
     },
     {
       method: 'PATCH', path: MESSAGE, auth: true, major: 'channel_id',
       handle: async (ctx) => {
-        const target = message(ctx);
+        const target = visibleMessage(ctx);
         if (target.authorId !== core.bot.id) {
           // On others' messages a bot may only toggle flags (suppress embeds).
           if (Object.keys(ctx.body).some((key) => key !== 'flags') || ctx.files.length) throw Errors.cannotEditOthers();
+          core.requireBotPermissions(target.channelId, ['ManageMessages']);
         }
+        core.requireNotArchived(target.channelId);
         validateMessageBody(ctx.body);
         assertNotEmptyAfterEdit(target, ctx.body, ctx.files.length);
-        return ok(core.messageJson(await core.editMessage(target, ctx.body, ctx.files)));
+        return ok(core.restMessageJson(await core.editMessage(target, ctx.body, ctx.files)));
       },
     },
     {
       method: 'DELETE', path: MESSAGE, auth: true, major: 'channel_id',
       handle: (ctx) => {
-        const target = message(ctx);
-        if (target.authorId !== core.bot.id) core.requireBotPermissions(target.guildId, ['ManageMessages']);
+        const target = visibleMessage(ctx);
+        if (target.authorId !== core.bot.id) core.requireBotPermissions(target.channelId, ['ManageMessages']);
+        core.requireNotArchived(target.channelId);
         core.deleteMessage(target);
         return noContent();
       },
@@ -68,10 +80,11 @@ export function messageRoutes(core: Core): Route[] {
     {
       method: 'PUT', path: REACTION, auth: true, major: 'channel_id',
       handle: (ctx) => {
-        const target = message(ctx);
         const emoji = parseEmoji(ctx.params.emoji!);
+        const target = visibleMessage(ctx, ['ReadMessageHistory']);
         const existing = target.reactions.some((r) => r.emoji.name === emoji.name && r.emoji.id === emoji.id);
-        core.requireBotPermissions(target.guildId, existing ? ['ReadMessageHistory'] : ['ReadMessageHistory', 'AddReactions']);
+        if (!existing) core.requireBotPermissions(target.channelId, ['AddReactions']);
+        core.requireNotArchived(target.channelId);
         core.react(target, emoji, core.bot.id);
         return noContent();
       },
@@ -79,15 +92,17 @@ export function messageRoutes(core: Core): Route[] {
     {
       method: 'DELETE', path: REACTION, auth: true, major: 'channel_id',
       handle: (ctx) => {
-        core.unreact(message(ctx), parseEmoji(ctx.params.emoji!), core.bot.id);
+        const target = visibleMessage(ctx, ['ReadMessageHistory']);
+        core.requireNotArchived(target.channelId);
+        core.unreact(target, parseEmoji(ctx.params.emoji!), core.bot.id);
         return noContent();
       },
     },
     {
       method: 'DELETE', path: `${MESSAGE}/reactions/:emoji/:user_id`, auth: true, major: 'channel_id',
       handle: (ctx) => {
-        const target = message(ctx);
-        core.requireBotPermissions(target.guildId, ['ManageMessages']);
+        const target = visibleMessage(ctx, ['ManageMessages']);
+        core.requireNotArchived(target.channelId);
         core.unreact(target, parseEmoji(ctx.params.emoji!), ctx.params.user_id!);
         return noContent();
       },
@@ -96,15 +111,15 @@ export function messageRoutes(core: Core): Route[] {
       method: 'GET', path: `${MESSAGE}/reactions/:emoji`, auth: true, major: 'channel_id',
       handle: (ctx) => {
         const emoji = parseEmoji(ctx.params.emoji!);
-        const reaction = message(ctx).reactions.find((r) => r.emoji.name === emoji.name && r.emoji.id === emoji.id);
+        const reaction = visibleMessage(ctx, ['ReadMessageHistory']).reactions.find((r) => r.emoji.name === emoji.name && r.emoji.id === emoji.id);
         return ok([...(reaction?.users ?? [])].map((id) => userJson(core.model.user(id))));
       },
     },
     {
       method: 'DELETE', path: `${MESSAGE}/reactions`, auth: true, major: 'channel_id',
       handle: (ctx) => {
-        const target = message(ctx);
-        core.requireBotPermissions(target.guildId, ['ManageMessages']);
+        const target = visibleMessage(ctx, ['ManageMessages']);
+        core.requireNotArchived(target.channelId);
         core.clearReactions(target);
         return noContent();
       },
@@ -112,13 +127,19 @@ export function messageRoutes(core: Core): Route[] {
     {
       method: 'DELETE', path: `${MESSAGE}/reactions/:emoji`, auth: true, major: 'channel_id',
       handle: (ctx) => {
-        const target = message(ctx);
-        core.requireBotPermissions(target.guildId, ['ManageMessages']);
+        const target = visibleMessage(ctx, ['ManageMessages']);
+        core.requireNotArchived(target.channelId);
         core.clearReactions(target, parseEmoji(ctx.params.emoji!));
         return noContent();
       },
     },
-    { method: 'POST', path: '/channels/:channel_id/typing', auth: true, major: 'channel_id', handle: () => noContent() },
+    {
+      method: 'POST', path: '/channels/:channel_id/typing', auth: true, major: 'channel_id',
+      handle: (ctx) => {
+        core.requireBotPermissions(channelOf(ctx), []);
+        return noContent();
+      },
+    },
   ];
 }
 
@@ -168,18 +189,18 @@ export function interactionRoutes(core: Core, interactions: Interactions): Route
       },
     },
     {
-      method: 'POST', path: WEBHOOK, auth: false, major: 'application_id',
+      method: 'POST', path: WEBHOOK, auth: false, major: 'token',
       handle: async (ctx) => ok(core.messageJson(await interactions.followUp(record(ctx), ctx.body, ctx.files))),
     },
     {
-      method: 'GET', path: `${WEBHOOK}/messages/:message_id`, auth: false, major: 'application_id',
+      method: 'GET', path: `${WEBHOOK}/messages/:message_id`, auth: false, major: 'token',
       handle: (ctx) => {
         const r = record(ctx);
         return ok(core.messageJson(interactions.webhookMessage(r, ctx.params.message_id!)));
       },
     },
     {
-      method: 'PATCH', path: `${WEBHOOK}/messages/:message_id`, auth: false, major: 'application_id',
+      method: 'PATCH', path: `${WEBHOOK}/messages/:message_id`, auth: false, major: 'token',
       handle: async (ctx) => {
         const target = interactions.webhookMessage(record(ctx), ctx.params.message_id!);
         validateMessageBody(ctx.body);
@@ -189,7 +210,7 @@ export function interactionRoutes(core: Core, interactions: Interactions): Route
       },
     },
     {
-      method: 'DELETE', path: `${WEBHOOK}/messages/:message_id`, auth: false, major: 'application_id',
+      method: 'DELETE', path: `${WEBHOOK}/messages/:message_id`, auth: false, major: 'token',
       handle: (ctx) => {
         core.deleteMessage(interactions.webhookMessage(record(ctx), ctx.params.message_id!));
         return noContent();

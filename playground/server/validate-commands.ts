@@ -5,7 +5,8 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Chat-input command and option names: 1-32 characters, letters/digits/-/_ in any script, lowercase. */
-export const COMMAND_NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+/** Discord's documented pattern for command and option names (the apostrophe included). */
+export const COMMAND_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 
 export const OptionType = {
   Subcommand: 1,
