@@ -6,6 +6,7 @@ import type { Job } from 'bullmq';
 import { AttachmentBuilder, EmbedBuilder, escapeMarkdown, type MessageCreateOptions, type MessageEditOptions } from 'discord.js';
 import { trainPayload, trainProgress, type TrainResult } from '../core/jobs.js';
 import type { ModelStore } from '../core/ml/models.js';
+import { beforeAfter } from '../core/ml/previous.js';
 import { progressStateFor } from './collectReports.js';
 import type { NotifyHandler } from './notify.js';
 import { postOnce } from './notify.js';
@@ -51,10 +52,10 @@ export function perClassTable(result: Pick<TrainResult, 'classes' | 'perClass'>)
   return ['```', `${'class'.padEnd(width)}  precision  recall     n`, ...rows, '```'].join('\n');
 }
 
-export function errorRateLine(result: Pick<TrainResult, 'errorRate' | 'previousErrorRate' | 'accuracy'>): string {
+export function errorRateLine(result: Pick<TrainResult, 'errorRate' | 'accuracy' | 'modelVersion' | 'nValid' | 'previous' | 'previousNote'>): string {
   const now = `**error rate ${pct(result.errorRate)}** (accuracy ${pct(result.accuracy)})`;
-  if (result.previousErrorRate === undefined) return now;
-  return `${now}; before: ${pct(result.previousErrorRate)} → after: ${pct(result.errorRate)}`;
+  if (result.previousNote) return `${now}; ${escapeMarkdown(result.previousNote)}`;
+  return result.previous ? `${now}; ${beforeAfter(result.previous, result)}` : now;
 }
 
 export async function trainReportMessage(result: TrainResult, models: ModelStore): Promise<MessageCreateOptions> {

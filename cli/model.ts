@@ -8,6 +8,7 @@ import { UserError } from '../core/errors.js';
 import { initBackend } from '../core/ml/backend.js';
 import { exportZip } from '../core/ml/exportZip.js';
 import type { ModelMeta } from '../core/ml/models.js';
+import { beforeAfter } from '../core/ml/previous.js';
 import { intOption } from './train.js';
 import { LOCAL_GUILD, openCliContext, type CliContext } from './context.js';
 
@@ -42,6 +43,7 @@ function modelDetails(m: ModelMeta): string {
     modelSummary(m),
     `classes: ${m.classes.join(', ')}`,
     `validation: accuracy ${pct(m.metrics.accuracy)} on ${m.metrics.nValid} images (${m.metrics.nTrain} for training), loss ${m.metrics.loss.toFixed(4)}`,
+    ...(m.previous ? [beforeAfter(m.previous, { modelVersion: m.version, ...m.metrics })] : []),
     ...m.classes.map((c) => {
       const pc = m.metrics.perClass[c];
       return pc ? `  ${c}: precision ${pct(pc.precision)}, recall ${pct(pc.recall)}, n ${pc.n}` : `  ${c}: no validation images`;

@@ -1,6 +1,7 @@
 // `kodiak train <dataset> [--epochs N] [--lr X] [--backbone ID] [--seed N] [--guild G] [--json]`:
 // trains in this process through the same core code as the train worker (no queue, no bot) and
 // saves the next model version. Progress goes to stderr, so stdout holds only the result.
+import { beforeAfter } from '../core/ml/previous.js';
 import { parseCli } from './args.js';
 import { UserError } from '../core/errors.js';
 import type { TrainProgress } from '../core/jobs.js';
@@ -95,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
       `${name} v${report.modelVersion}: error rate ${pct(report.errorRate)} (accuracy ${pct(report.accuracy)}) on ${report.nValid} validation images, ${report.nTrain} for training, ${report.seconds.toFixed(1)} s`,
       `backbone ${report.backbone} on ${report.backend}`,
       ...(report.backboneNote ? [`note: ${report.backboneNote}`] : []),
+      ...(report.previous ? [beforeAfter(report.previous, report)] : report.previousNote ? [`note: ${report.previousNote}`] : []),
       ...report.classes.map((c) => {
         const m = report.perClass[c];
         return m ? `  ${c}: precision ${pct(m.precision)}, recall ${pct(m.recall)}, n ${m.n}` : `  ${c}: no validation images`;

@@ -4,6 +4,7 @@ import { AttachmentBuilder, EmbedBuilder, escapeMarkdown, MessageFlags, SlashCom
 import { UserError } from '../core/errors.js';
 import { exportZip } from '../core/ml/exportZip.js';
 import type { ModelMeta } from '../core/ml/models.js';
+import { beforeAfter } from '../core/ml/previous.js';
 import type { BotContext } from '../bot/types.js';
 import { perClassTable } from '../bot/trainReports.js';
 import { datasetRefFrom, requireGuild } from './train.js';
@@ -85,6 +86,7 @@ async function info(interaction: ChatInputCommandInteraction, ctx: BotContext): 
     .setDescription(
       [
         `Error rate **${pct(meta.metrics.errorRate)}** on ${meta.metrics.nValid} validation images (${meta.metrics.nTrain} for training).`,
+        meta.previous ? `${beforeAfter(meta.previous, { modelVersion: meta.version, ...meta.metrics })}.` : '',
         perClassTable({ classes: meta.classes, perClass: meta.metrics.perClass }),
         `Backbone \`${meta.backbone}\` (${meta.preprocessing.inputSize} px, features ${meta.preprocessing.featureSize}) trained on ${meta.backend}; ${meta.epochs} epochs, lr ${meta.lr}, seed ${meta.seed}; dataset revision ${meta.datasetRevision}.`,
         meta.backboneNote ? `⚠️ ${meta.backboneNote}` : '',

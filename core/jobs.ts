@@ -95,7 +95,9 @@ export const trainResult = z.object({
   classes: z.array(z.string()),
   accuracy: z.number(),
   errorRate: z.number(),
-  previousErrorRate: z.number().optional(),
+  /** The version this one replaces, scored on this one's validation images with current labels. */
+  previous: z.object({ modelVersion: z.number().int(), accuracy: z.number() }).optional(),
+  previousNote: z.string().optional(),
   perClass: perClassMetrics,
   confusion: z.array(z.array(z.number().int())),
   nTrain: z.number().int(),

@@ -275,8 +275,12 @@ describe('the cleaner in Discord', () => {
     await (await k.fake.user('alice').runCommand('train', { name: NAME, epochs: 10 })).reply();
     const trained = await k.fake.waitForMessage((m) => (m.embeds?.[0]?.title ?? '').startsWith(`Model ${NAME} v2`), { since, timeout: 120_000 });
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-    expect(text(trained)).toContain(`before: ${pct(before.metrics.errorRate)} → after: `);
     const after = await k.ctx.models.require(ref());
+    // Both versions on v2's validation images, labelled as they are now (not v1's recorded rate).
+    expect(after.previous?.modelVersion).toBe(1);
+    expect(text(trained)).toContain(
+      `before → after, on the same ${after.metrics.nValid} validation images with the current labels: v1 ${pct(1 - after.previous!.accuracy)} → v2 ${pct(after.metrics.errorRate)}`,
+    );
     expect(after.version).toBe(2);
     expect(after.datasetRevision).toBeGreaterThan(before.datasetRevision);
     expect(after.metrics.nTrain + after.metrics.nValid).toBe(before.metrics.nTrain + before.metrics.nValid - 2);

@@ -46,6 +46,8 @@ export interface ModelMeta {
   tunedBackbone: boolean;
   /** Chart names saved as v<N>/<name>.png. */
   charts: string[];
+  /** The version this one replaced, scored on this one's validation images (previous.ts). */
+  previous?: { modelVersion: number; accuracy: number };
 }
 
 export type NewModel = Omit<ModelMeta, 'version' | 'createdAt' | 'tunedBackbone' | 'charts' | 'dataset'>;
@@ -205,7 +207,7 @@ export class ModelStore {
 /** What ModelStore.save needs, from a trainModel result (charts rendered separately). */
 export function modelFromTrainResult(
   r: TrainModelResult,
-  extra: { datasetRevision: number; createdBy?: string; charts?: Record<string, Uint8Array> },
+  extra: { datasetRevision: number; createdBy?: string; charts?: Record<string, Uint8Array>; previous?: ModelMeta['previous'] },
 ): Parameters<ModelStore['save']>[1] {
   return {
     head: r.head,
@@ -223,5 +225,6 @@ export function modelFromTrainResult(
     epochs: r.epochs,
     lr: r.lr,
     fineTune: r.fineTune,
+    previous: extra.previous,
   };
 }

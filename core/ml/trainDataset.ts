@@ -4,16 +4,18 @@
 import type { DatasetRef, TrainProgress, TrainResult } from '../jobs.js';
 import type { Services } from '../services.js';
 import type { DatasetMeta } from '../store/types.js';
+import { DEFAULT_BACKBONE } from './backbones/registry.js';
 import { trainingCharts } from './charts.js';
 import type { EpochStats } from './head.js';
 import { modelFromTrainResult, type ModelMeta } from './models.js';
+import { scorePrevious, type PreviousScore } from './previous.js';
 import { trainModel, type TrainModelResult } from './train.js';
 import type { TrainItem } from './types.js';
 
 export interface TrainDatasetOptions {
   epochs?: number;
   lr?: number;
-  /** Backbone id; default: the BACKBONE setting. */
+  /** Backbone id; default: the BACKBONE setting, else DEFAULT_BACKBONE. */
   backbone?: string;
   /** Default: the dataset's own seed. */
   seed?: number;
@@ -25,8 +27,10 @@ export interface TrainedDataset {
   meta: DatasetMeta;
   result: TrainModelResult;
   saved: ModelMeta;
-  /** The latest version before this one, if any (for "error rate went from x to y"). */
-  previous?: ModelMeta;
+  /** The latest version before this one scored on this one's validation images (previous.ts). */
+  previous?: PreviousScore;
+  /** Why the earlier version could not be scored, when it could not. */
+  previousNote?: string;
 }
 
 function epochDetail(epoch?: EpochStats): string | undefined {
@@ -46,11 +50,13 @@ export async function trainDataset(
   const meta = await datasets.require(ref);
   // By id, so a seeded training gives the same model whatever order the images arrived in.
   const items: TrainItem[] = (await datasets.items(ref, { orderBy: 'id' })).map((i) => ({ id: i.id, label: i.label, split: i.split, path: blobs.path(i.id) }));
-  const previous = await models.get(ref);
+  const earlier = await models.get(ref);
   const result = await trainModel(items, {
     dataDir: config.DATA_DIR,
     classes: meta.classes,
-    backbone: options.backbone ?? config.BACKBONE,
+    // Named by --backbone or BACKBONE: no silent fallback. Unset: the default, which may fall back.
+    backbone: options.backbone ?? config.BACKBONE ?? DEFAULT_BACKBONE,
+    backboneNamed: (options.backbone ?? config.BACKBONE) !== undefined,
     mirrorUrl: config.MODEL_MIRROR_URL,
     backboneSha256: config.BACKBONE_SHA256,
     backend: config.TF_BACKEND,
@@ -62,15 +68,36 @@ export async function trainDataset(
     signal,
     onProgress: (stage, done, total, epoch) => onProgress({ stage, done, total, detail: epochDetail(epoch) }),
   });
+  const { previous, previousNote } = await scoreReplaced(services, ref, earlier, items, result);
   onProgress({ stage: 'saving', done: 0, total: 0 });
   const charts = await trainingCharts(result.classes, result.confusion, result.curves);
-  const saved = await models.save(ref, modelFromTrainResult(result, { datasetRevision: meta.revision, createdBy: options.createdBy, charts }));
-  return { meta, result, saved, previous };
+  const saved = await models.save(ref, modelFromTrainResult(result, { datasetRevision: meta.revision, createdBy: options.createdBy, charts, previous }));
+  return { meta, result, saved, previous, previousNote };
+}
+
+/** The replaced version on the new one's validation images (those it could embed), current labels. */
+async function scoreReplaced(
+  { config, models }: Pick<Services, 'config' | 'models'>,
+  ref: DatasetRef,
+  earlier: ModelMeta | undefined,
+  items: TrainItem[],
+  result: TrainModelResult,
+): Promise<{ previous?: PreviousScore; previousNote?: string }> {
+  if (!earlier) return {};
+  const skipped = new Set(result.skipped.map((s) => s.id));
+  const valid = items.filter((it) => it.split === 'valid' && !skipped.has(it.id));
+  try {
+    const opts = { store: models, dataDir: config.DATA_DIR, mirrorUrl: config.MODEL_MIRROR_URL, backboneSha256: config.BACKBONE_SHA256, maxPixels: config.MAX_IMAGE_PIXELS };
+    return { previous: await scorePrevious(opts, ref, earlier, valid) };
+  } catch (err) {
+    // e.g. its backbone cannot be loaded offline: the new model is still worth saving.
+    return { previousNote: `v${earlier.version} could not be scored on the same images: ${(err as Error).message}` };
+  }
 }
 
 /** The training report (without what the worker adds about a preceding collection). */
 export function trainReport(ref: DatasetRef, trained: TrainedDataset): Omit<TrainResult, 'collected'> {
-  const { result, saved, previous } = trained;
+  const { result, saved, previous, previousNote } = trained;
   return {
     dataset: ref,
     modelVersion: saved.version,
@@ -80,7 +107,8 @@ export function trainReport(ref: DatasetRef, trained: TrainedDataset): Omit<Trai
     classes: result.classes,
     accuracy: result.accuracy,
     errorRate: result.errorRate,
-    previousErrorRate: previous?.metrics.errorRate,
+    previous,
+    previousNote,
     perClass: result.perClass,
     confusion: result.confusion,
     nTrain: result.nTrain,
