@@ -111,7 +111,8 @@ const schema = z.object({
 
   // Machine learning
   TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-  BACKBONE: z.string().default('mobilenet_v2_035'),
+  /** Unset: the default backbone, which falls back to a bundled one offline; set: that one or an error. */
+  BACKBONE: z.string().optional(),
   MODEL_MIRROR_URL: url.optional(),
   BACKBONE_SHA256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   EMBED_THREADS: int(1, 64).default(2),

@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isUserError } from '../core/errors.js';
 import { initBackend } from '../core/ml/backend.js';
+import { datasetFeatures } from '../core/ml/features.js';
 import { BACKBONES, backboneStatus, cacheDirOf, ensureDownloaded, loadBackbone, resolveBackbone, type Backbone, type BundledSpec, type DownloadSpec } from '../core/ml/backbones/index.js';
 import { bundledArtifacts } from '../core/ml/backbones/bundled.js';
 import { decodeRgb, toBatchTensor } from '../core/ml/preprocess.js';
@@ -103,6 +105,16 @@ describe('downloadable backbone through MODEL_MIRROR_URL', () => {
     expect(resolved.source.spec.id).toBe('nsfwjs_mobilenet_v2_140');
     expect(resolved.note).toMatch(/ImageNet MobileNetV2-0.35 could not be downloaded .*bundled MobileNetV2-1.4/);
     expect(backboneStatus()).toMatchObject({ requested: 'mobilenet_v2_035', used: 'nsfwjs_mobilenet_v2_140', note: resolved.note });
+  });
+
+  it('a backbone named explicitly that cannot be loaded stops training with its name; the default falls back', async () => {
+    const opts = { dataDir: freshDataDir(), classes: ['a', 'b'], mirrorUrl: await deadUrl(), backend: 'cpu' as const };
+    const err = await datasetFeatures([], { ...opts, backbone: 'mobilenet_v2_035' }).then(() => undefined, (e: unknown) => e);
+    expect(isUserError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/the backbone named "mobilenet_v2_035" could not be loaded/);
+    const unnamed = await datasetFeatures([], opts);
+    expect(unnamed.source.spec.id).toBe('nsfwjs_mobilenet_v2_140');
+    expect(unnamed.backboneNote).toMatch(/could not be downloaded/);
   });
 
   it('an unknown backbone is a user error', async () => {

@@ -2,6 +2,7 @@
 // of the dataset's latest model (read from the embedding cache, so after a training nothing is
 // re-embedded), the kept-label memory, then findSuspects. The clean worker and `kodiak clean`
 // both come through here.
+import { DEFAULT_BACKBONE } from '../ml/backbones/registry.js';
 import { datasetFeatures } from '../ml/features.js';
 import type { DatasetRef, CleanKind } from '../jobs.js';
 import type { Services } from '../services.js';
@@ -46,7 +47,9 @@ export async function runClean(services: Services, opts: RunCleanOptions): Promi
       dataDir: config.DATA_DIR,
       classes: meta.classes,
       // The stock backbone the latest model was trained on: its embeddings are cached already.
-      backbone: latest?.backbone ?? config.BACKBONE,
+      backbone: latest?.backbone ?? config.BACKBONE ?? DEFAULT_BACKBONE,
+      // Only a BACKBONE setting is a promise; the latest model's backbone may fall back offline.
+      backboneNamed: config.BACKBONE !== undefined,
       mirrorUrl: config.MODEL_MIRROR_URL,
       backboneSha256: config.BACKBONE_SHA256,
       backend: config.TF_BACKEND,

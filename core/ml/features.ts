@@ -18,6 +18,11 @@ export interface FeatureOptions {
   /** Embedding worker threads (wasm: one core each). */
   threads?: number;
   maxPixels?: number;
+  /**
+   * Whether `backbone` was named by the user (no fallback if it cannot be loaded). Default: named
+   * when `backbone` is given.
+   */
+  backboneNamed?: boolean;
   signal?: AbortSignal;
   onProgress?: (stage: 'backbone' | 'embedding', done: number, total: number) => void;
 }
@@ -48,18 +53,29 @@ function stack(items: TrainItem[], features: Map<string, Float32Array>, classInd
   return { X, y: Int32Array.from(rows, (it) => classIndex.get(it.label)!), ids: rows.map((it) => it.id) };
 }
 
+/**
+ * The backbone asked for. Only the default may fall back to the bundled one (with a note): a
+ * backbone named explicitly (BACKBONE, --backbone) is a promise, so failing to load it stops.
+ */
+async function resolveNamed(opts: FeatureOptions) {
+  const id = opts.backbone ?? DEFAULT_BACKBONE;
+  const named = opts.backboneNamed ?? opts.backbone !== undefined;
+  try {
+    return await resolveBackbone(id, { dataDir: opts.dataDir, mirrorUrl: opts.mirrorUrl, sha256: opts.backboneSha256, signal: opts.signal, allowFallback: !named });
+  } catch (err) {
+    opts.signal?.throwIfAborted();
+    if (err instanceof UserError) throw err;
+    throw new UserError(`the backbone named "${id}" could not be loaded (${(err as Error).message}); name another one, or leave BACKBONE unset to use the default, which falls back to a bundled backbone offline`);
+  }
+}
+
 export async function datasetFeatures(items: TrainItem[], opts: FeatureOptions): Promise<DatasetFeatures> {
   const classIndex = new Map(opts.classes.map((c, i) => [c, i]));
   const unknown = [...new Set(items.filter((it) => !classIndex.has(it.label)).map((it) => it.label))];
   if (unknown.length) throw new UserError(`images are labelled with unknown classes: ${unknown.join(', ')}`);
   const backend = await initBackend(opts.backend ?? 'auto');
   opts.onProgress?.('backbone', 0, 1);
-  const resolved = await resolveBackbone(opts.backbone ?? DEFAULT_BACKBONE, {
-    dataDir: opts.dataDir,
-    mirrorUrl: opts.mirrorUrl,
-    sha256: opts.backboneSha256,
-    signal: opts.signal,
-  });
+  const resolved = await resolveNamed(opts);
   opts.onProgress?.('backbone', 1, 1);
   const { spec } = resolved.source;
   const cache = new EmbeddingCache(opts.dataDir, spec.id, spec.featureSize);

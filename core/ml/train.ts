@@ -14,6 +14,8 @@ export interface TrainModelOptions {
   dataDir: string;
   classes: string[];
   backbone?: string;
+  /** See FeatureOptions.backboneNamed. */
+  backboneNamed?: boolean;
   mirrorUrl?: string;
   backboneSha256?: string;
   backend?: BackendChoice;
