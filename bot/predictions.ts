@@ -6,7 +6,7 @@ import { escapeMarkdown, type Attachment } from 'discord.js';
 import { UserError } from '../core/errors.js';
 import { predictResult, type DatasetRef, type PredictResult } from '../core/jobs.js';
 import { createQueueEvents } from '../core/queues.js';
-import { takeRateToken } from '../core/rateLimit.js';
+import { retryIn, takeTokens } from '../core/rateLimit.js';
 import type { BotContext } from './types.js';
 
 export const MAX_IMAGES_PER_MESSAGE = 10;
@@ -46,9 +46,14 @@ export function imagesOf(attachments: Iterable<AttachmentInfo>, content: string,
   return { images: images.slice(0, MAX_IMAGES_PER_MESSAGE), refused };
 }
 
-export async function checkRate(ctx: BotContext, userId: string): Promise<void> {
-  const { allowed, retryAfterMs } = await takeRateToken(ctx.redis, `${ctx.config.QUEUE_PREFIX}:rate:predict:${userId}`, ctx.config.PREDICT_RATE_PER_MINUTE);
-  if (!allowed) throw new UserError(`You have asked for ${ctx.config.PREDICT_RATE_PER_MINUTE} predictions this minute; try again in ${Math.ceil(retryAfterMs / 1000)} s.`);
+/** The per-user limit counts photos, not messages: one message may carry ten. */
+export async function checkRate(ctx: BotContext, userId: string, images: number): Promise<void> {
+  const limit = ctx.config.PREDICT_RATE_PER_MINUTE;
+  const bucket = { key: `${ctx.config.QUEUE_PREFIX}:rate:predict:${userId}`, limit, windowMs: 60_000 };
+  const { allowed, retryAfterMs } = await takeTokens(ctx.redis, [bucket], images);
+  if (allowed) return;
+  const asked = images > 1 ? `; these ${images} would go over` : '';
+  throw new UserError(`You may have ${limit} photos classified per minute${asked}. Try again ${retryIn(retryAfterMs)}.`);
 }
 
 const events = new WeakMap<BotContext, QueueEvents>();

@@ -34,7 +34,9 @@ import { addCollectFlow } from '../core/collectFlow.js';
 import { SEARCH_PROVIDER_IDS } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { CollectPayload, CollectProgress, DatasetRef } from '../core/jobs.js';
+import { admitRun, checkDatasetRoom, releaseRun, startRun } from '../core/quotas.js';
 import { parseClassList } from '../core/store/classNames.js';
+import type { DatasetMeta } from '../core/store/types.js';
 
 export const DEFAULT_PER_CLASS = 100;
 const FILE_OPTIONS = ['file', 'file2', 'file3', 'file4'] as const;
@@ -113,6 +115,20 @@ async function collect(interaction: ChatInputCommandInteraction, ctx: BotContext
   const count = interaction.options.getInteger('images') ?? DEFAULT_PER_CLASS;
   const source = (interaction.options.getString('source') ?? 'search') as CollectPayload['source'];
   const meta = await ctx.datasets.require(dataset);
+  checkDatasetRoom(ctx.config, 0, meta.classes.length * count, `${meta.classes.length} classes x ${count} images`);
+  const run = { action: 'collect' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
+  await startRun(ctx, run, (lease) => startCollection(interaction, ctx, { dataset, meta, count, source, lease }));
+}
+
+interface CollectStart {
+  dataset: DatasetRef;
+  meta: DatasetMeta;
+  count: number;
+  source: CollectPayload['source'];
+  lease: string;
+}
+
+async function startCollection(interaction: ChatInputCommandInteraction, ctx: BotContext, { dataset, meta, count, source, lease }: CollectStart): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const channel = await sendableChannel(interaction, ctx);
   const footer = `Asked by ${interaction.user.username} · ${count} per class · source: ${source}`;
@@ -121,7 +137,7 @@ async function collect(interaction: ChatInputCommandInteraction, ctx: BotContext
   const target = { channelId: message.channelId, progressMessageId: message.id, userId: interaction.user.id };
   startTracking(target, dataset, meta.classes, count, footer);
   try {
-    await addCollectFlow(ctx.redis, ctx.config.QUEUE_PREFIX, { dataset, classes: meta.classes, count, source, target, runId: interaction.id });
+    await addCollectFlow(ctx.redis, ctx.config.QUEUE_PREFIX, { dataset, classes: meta.classes, count, source, target, runId: interaction.id, lease });
   } catch (err) {
     await message.edit({ content: `⚠️ ${collectTitle(dataset)}: could not be started.`, embeds: [] }).catch(() => undefined);
     throw err;
@@ -158,9 +174,12 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext): P
   const posted = recent ? channelImageUrls(await (await sendableChannel(interaction, ctx)).messages.fetch({ limit: recent }), ctx.client.user?.id) : [];
   if (recent && posted.length === 0) throw new UserError(`no images in the last ${recent} messages of this channel`);
   const plan = planAttachments(files, className, posted);
+  const have = (await ctx.datasets.items(dataset)).length;
+  checkDatasetRoom(ctx.config, have, plan.images.length + plan.channelImages.length, `adding ${plan.images.length + plan.channelImages.length} images`);
+  const lease = await admitRun(ctx, { action: 'add', guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id });
   await interaction.deferReply();
   const progress = addProgressReporter(interaction, dataset.name);
-  const summaries = await addAttachments({ services: ctx, dataset, className, onProgress: (p) => progress.update(p) }, plan);
+  const summaries = await addAttachments({ services: ctx, dataset, className, onProgress: (p) => progress.update(p) }, plan).finally(() => releaseRun(ctx, dataset.guildId, lease));
   // The summary must not be overtaken by a progress edit still on its way.
   await progress.settle();
   const content = addSummaryText(dataset.name, mergeAddSummaries(summaries));

@@ -18,7 +18,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const { images, refused } = imagesOf([attachment], '', ctx.config.PREDICT_MAX_BYTES);
   if (!images.length) throw new UserError(refused[0] ?? 'That is not an image I can read.');
   const model = await resolveModel(ctx, guildId, interaction.channelId, interaction.options.getString('model') ?? undefined);
-  await checkRate(ctx, interaction.user.id);
+  await checkRate(ctx, interaction.user.id, images.length);
   await interaction.deferReply();
   const result = await classify(ctx, model, images);
   await interaction.editReply({ content: predictionText(result), allowedMentions: { parse: [] } });
@@ -37,7 +37,7 @@ export const onDroppedPhotos: MessageHandler = async (message: Message, ctx: Bot
     return true;
   }
   try {
-    await checkRate(ctx, message.author.id);
+    await checkRate(ctx, message.author.id, images.length);
     const result = await classify(ctx, { dataset: active.dataset, version: active.version }, images);
     await reply(predictionText(result, refused));
   } catch (err) {

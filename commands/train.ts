@@ -5,7 +5,9 @@ import { escapeMarkdown, SlashCommandBuilder, type ChatInputCommandInteraction }
 import { UserError } from '../core/errors.js';
 import { DATASET_NAME, type DatasetRef } from '../core/jobs.js';
 import { BACKBONES } from '../core/ml/backbones/registry.js';
+import { checkDatasetRoom, startRun } from '../core/quotas.js';
 import { parseClassList } from '../core/store/classNames.js';
+import type { DatasetMeta } from '../core/store/types.js';
 import { enqueueTraining, PRESETS } from '../core/trainFlow.js';
 import { initialProgress, startTracking } from '../bot/collectReports.js';
 import { renderProgress } from '../bot/progressView.js';
@@ -41,23 +43,37 @@ export function datasetRefFrom(interaction: ChatInputCommandInteraction, option 
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const dataset = datasetRefFrom(interaction);
-  await interaction.deferReply();
   const classesOption = interaction.options.getString('classes');
   const images = interaction.options.getInteger('images') ?? undefined;
 
-  let meta = await ctx.datasets.get(dataset);
-  let created = false;
-  if (!meta) {
-    const classes = classesOption ? parseClassList(classesOption) : [...(PRESETS[dataset.name] ?? [])];
-    if (classes.length < 2) {
-      throw new UserError(`There is no dataset called \`${dataset.name}\` yet. Give it at least two classes: \`/train ${dataset.name} classes: cat, dog\` (or use a preset: ${Object.keys(PRESETS).join(', ')}).`);
-    }
-    meta = await ctx.datasets.create(dataset, classes, interaction.user.id);
-    created = true;
-  } else if (classesOption) {
-    throw new UserError(`\`${dataset.name}\` exists already with classes ${meta.classes.join(', ')}. Use /dataset to change it, or train without \`classes\`.`);
+  // Everything that can refuse the request comes before the (public) deferred reply, so the
+  // refusal is an ephemeral message only the member sees.
+  const existing = await ctx.datasets.get(dataset);
+  const classes = existing?.classes ?? (classesOption ? parseClassList(classesOption) : [...(PRESETS[dataset.name] ?? [])]);
+  if (!existing && classes.length < 2) {
+    throw new UserError(`There is no dataset called \`${dataset.name}\` yet. Give it at least two classes: \`/train ${dataset.name} classes: cat, dog\` (or use a preset: ${Object.keys(PRESETS).join(', ')}).`);
   }
-  const collectCount = created ? (images ?? DEFAULT_IMAGES_PER_CLASS) : images;
+  if (existing && classesOption) {
+    throw new UserError(`\`${dataset.name}\` exists already with classes ${existing.classes.join(', ')}. Use /dataset to change it, or train without \`classes\`.`);
+  }
+  const collectCount = existing ? images : (images ?? DEFAULT_IMAGES_PER_CLASS);
+  if (collectCount) checkDatasetRoom(ctx.config, 0, classes.length * collectCount, `${classes.length} classes x ${collectCount} images`);
+  const run = { action: 'train' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
+  await startRun(ctx, run, (lease) => start(interaction, ctx, { dataset, existing, classes, collectCount, lease }));
+}
+
+interface Start {
+  dataset: DatasetRef;
+  existing?: DatasetMeta;
+  classes: string[];
+  collectCount?: number;
+  lease: string;
+}
+
+async function start(interaction: ChatInputCommandInteraction, ctx: BotContext, { dataset, existing, classes, collectCount, lease }: Start): Promise<void> {
+  await interaction.deferReply();
+  const created = !existing;
+  const meta = existing ?? (await ctx.datasets.create(dataset, classes, interaction.user.id));
 
   const channel = await ctx.client.channels.fetch(interaction.channelId);
   if (!channel?.isSendable()) throw new UserError('I cannot post in this channel: give me Send Messages here, or use another channel.');
@@ -75,6 +91,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       lr: interaction.options.getNumber('lr') ?? undefined,
       backbone: interaction.options.getString('backbone') ?? undefined,
       target,
+      lease,
     },
     collect: collectCount ? { classes: meta.classes, count: collectCount } : undefined,
     runId: interaction.id,

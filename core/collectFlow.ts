@@ -16,6 +16,8 @@ export const collectSummaryPayload = z.object({
   /** The classes asked for, in order, so a class whose job vanished is still reported. */
   classes: z.array(z.string()).min(1),
   target: reportTarget.optional(),
+  /** The run's quota lease (core/quotas.ts), released when the summary job ends. */
+  lease: z.string().optional(),
 });
 export type CollectSummaryPayload = z.infer<typeof collectSummaryPayload>;
 
@@ -28,6 +30,7 @@ export interface CollectRequest {
   target?: ReportTarget;
   /** Makes this run's job ids unique and stable, e.g. the Discord interaction id. */
   runId: string;
+  lease?: string;
 }
 
 /**
@@ -46,7 +49,7 @@ export function collectChildren(req: CollectRequest): FlowJobNode[] {
 
 /** The whole flow of a standalone collection: the summary parent with its per-class children. */
 export function collectSummaryFlow(req: CollectRequest): FlowJob {
-  const data: CollectSummaryPayload = collectSummaryPayload.parse({ dataset: req.dataset, classes: req.classes, target: req.target });
+  const data: CollectSummaryPayload = collectSummaryPayload.parse({ dataset: req.dataset, classes: req.classes, target: req.target, lease: req.lease });
   return {
     name: COLLECT_SUMMARY_JOB,
     queueName: 'collect',

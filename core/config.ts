@@ -119,6 +119,17 @@ const schema = z.object({
   /** Differently seeded k-fold runs the cleaner averages (fewer = faster, noisier). */
   CLEAN_REPEATS: int(1, 20).default(5),
 
+  // Quotas (core/quotas.ts): runs per member per hour and per server per day, runs in progress
+  // per server, images per dataset.
+  QUOTA_TRAIN_PER_USER_HOUR: int(1).default(10),
+  QUOTA_TRAIN_PER_GUILD_DAY: int(1).default(50),
+  QUOTA_COLLECT_PER_USER_HOUR: int(1).default(10),
+  QUOTA_COLLECT_PER_GUILD_DAY: int(1).default(50),
+  QUOTA_ADD_PER_USER_HOUR: int(1).default(30),
+  QUOTA_ADD_PER_GUILD_DAY: int(1).default(300),
+  QUOTA_JOBS_PER_GUILD: int(1).default(3),
+  QUOTA_IMAGES_PER_DATASET: int(10).default(5000),
+
   // Predictions
   PREDICT_THRESHOLD: num(0, 1).default(0.5),
   PREDICT_RATE_PER_MINUTE: int(1, 10_000).default(20),

@@ -65,6 +65,8 @@ export const trainPayload = z.object({
   backbone: z.string().optional(),
   seed: z.number().int().min(0).optional(),
   target: reportTarget.optional(),
+  /** The run's quota lease (core/quotas.ts), released when this last job of the run ends. */
+  lease: z.string().optional(),
 });
 export type TrainPayload = z.infer<typeof trainPayload>;
 

@@ -262,6 +262,13 @@ describe('zips and folders', () => {
     expect(await userError(addFromZip({ services, dataset: zipRef, zip: new Uint8Array([1, 2, 3, 4]) }))).toMatch(/zip/);
   });
 
+  it('creates the class of a folder only once one of its images is kept', async () => {
+    const zip = zipSync({ 'cats/real.jpg': await makeJpeg(725), 'ghosts/a.jpg': new Uint8Array(500).fill(1), 'ghosts/b.jpg': new Uint8Array(500).fill(2) });
+    const summary = await addFromZip({ services, dataset: zipRef, zip });
+    expect(summary).toMatchObject({ kept: 1, failed: { 'not-an-image': 2 }, addedClasses: [] });
+    expect((await services.datasets.require(zipRef)).classes).not.toContain('ghosts');
+  });
+
   it('reads entries named ./class/file, as `zip -r x.zip .` writes them', async () => {
     const zip = zipSync({ './cats/dot.jpg': await makeJpeg(720), './dogs everyone/dot.jpg': await makeJpeg(721) });
     expect(await addFromZip({ services, dataset: zipRef, zip })).toMatchObject({ kept: 2, perClass: { cats: 1, 'dogs everyone': 1 } });

@@ -6,6 +6,7 @@ import type { QueueName } from '../core/jobs.js';
 import { onCancelRequest } from '../core/cancel.js';
 import { closeSharedDownloader, configureSharpForWorkers, threadPoolAdvice } from '../core/collect/pipeline.js';
 import { searchNotes } from '../core/collect/identity.js';
+import { releaseRun } from '../core/quotas.js';
 import { sweepFilesInBackground } from '../core/store/gc.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
 import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
@@ -71,6 +72,7 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
     });
     worker.on('error', (err) => log.error({ err, queue }, 'worker error'));
     worker.on('failed', (job, err) => void reportFailure(rt, queue, job, err));
+    worker.on('completed', (job) => void releaseLease(rt, job));
     workers.push(worker);
     byQueue.set(queue, worker);
     const info = describeWorker(queue, backend);
@@ -97,11 +99,19 @@ async function reportFailure(rt: WorkerRuntime, queue: WorkerQueue, job: Job | u
   const unrecoverable = err instanceof UnrecoverableError;
   const finalAttempt = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || unrecoverable;
   rt.log.error({ err, queue, jobId: job?.id, attempt: job?.attemptsMade, final: finalAttempt }, 'job failed');
+  if (finalAttempt && job) await releaseLease(rt, job);
   const target = job?.data?.target;
   if (!finalAttempt || !target) return;
   // Unrecoverable failures carry a message meant for the user (a UserError or a cancel).
   const message = unrecoverable || err.name === 'UserError' ? err.message : 'an internal error (it has been logged)';
   await notifyBot(rt, queue, job?.id, { kind: 'job-failed', target, queue, message }).catch((e) => rt.log.error({ err: e }, 'could not report a failure'));
+}
+
+/** The last job of a run has ended: the server's quota gets its place back. */
+async function releaseLease(rt: WorkerRuntime, job: Job): Promise<void> {
+  const { lease, dataset } = (job.data ?? {}) as { lease?: unknown; dataset?: { guildId?: unknown } };
+  if (typeof lease !== 'string' || typeof dataset?.guildId !== 'string') return;
+  await releaseRun(rt, dataset.guildId, lease).catch((err: unknown) => rt.log.warn({ err, jobId: job.id }, 'could not release a quota lease'));
 }
 
 /** `tsx workers/index.ts`: run only the workers, e.g. on a GPU machine. */

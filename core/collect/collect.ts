@@ -6,7 +6,8 @@ import type { SearchProviderId } from '../config.js';
 import { UserError } from '../errors.js';
 import type { CollectProgress, CollectResult, DatasetRef } from '../jobs.js';
 import type { Services } from '../services.js';
-import { cleanClassName, findClass } from '../store/classNames.js';
+import { checkDatasetRoom } from '../quotas.js';
+import { cleanClassName, cleanClassNames, findClass } from '../store/classNames.js';
 import type { DatasetMeta, ItemSource, SourceKind } from '../store/types.js';
 import { DownloadSession, type Downloader } from './download.js';
 import { runPipeline, sharedDownloader, verifyOptions, type Candidate, type PipelineCounts } from './pipeline.js';
@@ -156,8 +157,9 @@ interface AddArgs {
   downloader?: Downloader;
 }
 
-async function addCandidates(args: AddArgs, candidates: Candidate[], addedClasses: string[]): Promise<AddSummary> {
+async function addCandidates(args: AddArgs, candidates: Candidate[], newClasses: string[] = []): Promise<AddSummary> {
   const { services, dataset } = args;
+  checkDatasetRoom(services.config, (await services.datasets.items(dataset)).length, candidates.length, `adding ${candidates.length} images`);
   const label = new Set(candidates.map((c) => c.label)).size === 1 ? candidates[0]!.label : '*';
   const progress: CollectProgress = { className: label, searched: candidates.length, downloaded: 0, failed: {}, duplicates: 0, kept: 0, wanted: candidates.length };
   const perClass: Record<string, number> = {};
@@ -177,6 +179,8 @@ async function addCandidates(args: AddArgs, candidates: Candidate[], addedClasse
   mergeCounts(progress, counts, { downloaded: 0, duplicates: 0, failed: {} });
   progress.kept = counts.kept;
   report(progress, true);
+  // Only the new classes that got an image exist now (the pipeline creates them on first keep).
+  const addedClasses = newClasses.filter((c) => perClass[c]);
   return { total: candidates.length, kept: counts.kept, duplicates: counts.duplicates, failed: counts.failed, perClass, addedClasses };
 }
 
@@ -185,24 +189,26 @@ export async function addFromUrls(args: AddArgs & { className: string; urls: str
   const meta = await args.services.datasets.require(args.dataset);
   const label = resolveClass(meta, args.className);
   const kind = args.kind ?? 'url-list';
-  return addCandidates(args, args.urls.map((url) => ({ label, source: { kind, url } })), []);
+  return addCandidates(args, args.urls.map((url) => ({ label, source: { kind, url } })));
 }
 
 /**
  * The class of every file: `className` when given, else its folder (ImageFolder layout).
- * Folders naming no class yet become new classes.
+ * Folders naming no class yet become new classes, created only once one of their images is
+ * kept (see Candidate.newClass); their names and number are checked here, before anything runs.
  */
-async function labelFiles<T extends { folder?: string }>(args: AddArgs, files: T[], className?: string): Promise<{ labelled: [T, string][]; addedClasses: string[] }> {
-  let meta = await args.services.datasets.require(args.dataset);
+async function labelFiles<T extends { folder?: string }>(args: AddArgs, files: T[], className?: string): Promise<{ labelled: [T, string, boolean][]; newClasses: string[] }> {
+  const meta = await args.services.datasets.require(args.dataset);
   if (className) {
     const label = resolveClass(meta, className);
-    return { labelled: files.map((f) => [f, label]), addedClasses: [] };
+    return { labelled: files.map((f) => [f, label, false]), newClasses: [] };
   }
   const loose = files.filter((f) => !f.folder);
   if (loose.length) throw new UserError(`${loose.length} image(s) are not in a class folder: put each class in its own folder, or choose the class`);
   const missing = [...new Map(files.map((f) => [cleanClassName(f.folder!).toLowerCase(), cleanClassName(f.folder!)])).values()].filter((c) => !findClass(meta.classes, c));
-  if (missing.length) meta = await args.services.datasets.addClasses(args.dataset, missing);
-  return { labelled: files.map((f) => [f, findClass(meta.classes, cleanClassName(f.folder!))!]), addedClasses: missing };
+  const newClasses = cleanClassNames(missing, meta.classes);
+  const all = [...meta.classes, ...newClasses];
+  return { labelled: files.map((f) => [f, findClass(all, cleanClassName(f.folder!))!, !findClass(meta.classes, cleanClassName(f.folder!))]), newClasses };
 }
 
 /**
@@ -213,9 +219,9 @@ export async function addFromZip(args: AddArgs & { zip: Uint8Array | string; cla
   const archive = await openZip(args.zip, { ...DEFAULT_ZIP_LIMITS, maxEntryBytes: args.services.config.DOWNLOAD_MAX_BYTES });
   try {
     if (archive.images.length === 0) throw new UserError('that zip has no images in it');
-    const { labelled, addedClasses } = await labelFiles(args, archive.images, args.className);
-    const candidates = labelled.map(([f, label]): Candidate => ({ label, bytes: () => archive.read(f), source: { kind: 'zip', path: args.zipName ? `${args.zipName}/${f.path}` : f.path } }));
-    return await addCandidates(args, candidates, addedClasses);
+    const { labelled, newClasses } = await labelFiles(args, archive.images, args.className);
+    const candidates = labelled.map(([f, label, newClass]): Candidate => ({ label, newClass, bytes: () => archive.read(f), source: { kind: 'zip', path: args.zipName ? `${args.zipName}/${f.path}` : f.path } }));
+    return await addCandidates(args, candidates, newClasses);
   } finally {
     archive.close();
   }
@@ -226,7 +232,7 @@ export async function addFromFolder(args: AddArgs & { folder: string; className?
   const root = path.resolve(args.folder);
   const files = await listImageFolder(root);
   if (files.length === 0) throw new UserError(`no images found under ${root}`);
-  const { labelled, addedClasses } = await labelFiles(args, files, args.className);
-  const candidates = labelled.map(([f, label]): Candidate => ({ label, bytes: () => fs.readFile(f.path), source: { kind: 'import', path: f.path } }));
-  return addCandidates(args, candidates, addedClasses);
+  const { labelled, newClasses } = await labelFiles(args, files, args.className);
+  const candidates = labelled.map(([f, label, newClass]): Candidate => ({ label, newClass, bytes: () => fs.readFile(f.path), source: { kind: 'import', path: f.path } }));
+  return addCandidates(args, candidates, newClasses);
 }

@@ -16,6 +16,11 @@ export interface Candidate {
   source: ItemSource;
   /** Bytes in hand (upload, zip) or a loader (file on disk); otherwise source.url is downloaded. */
   bytes?: Uint8Array | (() => Promise<Uint8Array>);
+  /**
+   * The label is a class the dataset does not have yet (a zip's folder): it is created when
+   * the first image for it is kept, so folders whose images all fail leave no empty class.
+   */
+  newClass?: boolean;
 }
 
 export interface PipelineCounts {
@@ -103,7 +108,7 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
   const signal = opts.signal ? AbortSignal.any([opts.signal, enough.signal]) : enough.signal;
   const target = opts.stopAfterKept ?? Infinity;
   let reserved = 0; // adds in progress, so concurrent finishers do not overshoot the target
-  const meta = await services.datasets.require(ref);
+  let meta = await services.datasets.require(ref);
   const slots = pLimit(opts.downloader.opts.concurrency + VERIFY_CONCURRENCY * 2);
   const session = opts.session ?? new DownloadSession();
 
@@ -119,6 +124,7 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
     if (counts.kept + reserved >= target) return { kind: 'skipped' };
     reserved++;
     try {
+      if (c.newClass) meta = await services.datasets.ensureClass(ref, c.label);
       await services.blobs.put(image.jpeg);
       const added = await services.datasets.addItem(ref, {
         id: image.sha256,

@@ -133,6 +133,18 @@ export class RedisDatasetStore implements DatasetStore {
     throw new Error('addClasses: too much contention on the class list');
   }
 
+  /** The dataset with `name` among its classes, adding it when missing (concurrent callers agree). */
+  async ensureClass(ref: DatasetRef, name: string): Promise<DatasetMeta> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const meta = await this.require(ref);
+      if (findClass(meta.classes, name)) return meta;
+      const next = [...meta.classes, ...cleanClassNames([name], meta.classes)];
+      const ok = await runScript(this.redis, SET_CLASSES, [this.keys(ref).meta], [JSON.stringify(meta.classes), JSON.stringify(next)]);
+      if (ok === 1) return (await this.get(ref))!;
+    }
+    throw new Error('ensureClass: too much contention on the class list');
+  }
+
   async addItem(ref: DatasetRef, input: Omit<DatasetItem, 'split' | 'status' | 'addedAt'>, known?: DatasetMeta): Promise<AddItemOutcome> {
     const k = this.keys(ref);
     // Classes only grow and the seed never changes, so metadata read once serves a whole batch;

@@ -70,6 +70,8 @@ export interface DatasetStore {
   list(guildId: string): Promise<DatasetMeta[]>;
   delete(ref: DatasetRef): Promise<void>;
   addClasses(ref: DatasetRef, classes: string[]): Promise<DatasetMeta>;
+  /** The dataset with `name` among its classes, adding it when missing. */
+  ensureClass(ref: DatasetRef, name: string): Promise<DatasetMeta>;
   /**
    * Atomic and idempotent: the same image added twice is one item. `known` is the dataset's
    * metadata when the caller already read it (a batch of adds), saving a round trip per image.
