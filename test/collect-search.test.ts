@@ -25,8 +25,9 @@ afterEach(async () => {
 describe('search providers against fakes with the real response shapes', () => {
   it('Openverse pages anonymously with page_size <= 20', async () => {
     const f = await start();
-    const hits = await new OpenverseProvider({ baseUrl: f.url }).search('grizzly bear', 30);
-    expect(hits).toHaveLength(30);
+    const { hits, next } = await new OpenverseProvider({ baseUrl: f.url }).search('grizzly bear', 30);
+    expect(hits).toHaveLength(40); // whole pages
+    expect(next).toBe('3');
     expect(hits[0]).toMatchObject({ url: 'http://img.test/openverse/grizzly_bear/0.jpg', creator: 'someone', license: 'CC BY 2.0', pageUrl: expect.stringContaining('flickr') });
     const pages = f.requests.filter((r) => r.path.startsWith('/v1/images/'));
     expect(pages).toHaveLength(2);
@@ -35,8 +36,8 @@ describe('search providers against fakes with the real response shapes', () => {
 
   it('Openverse uses a client-credentials token when configured', async () => {
     const f = await start({ openverseClient: { id: 'cid', secret: 'sec' } });
-    const hits = await new OpenverseProvider({ baseUrl: f.url, clientId: 'cid', clientSecret: 'sec' }).search('bear', 40);
-    expect(hits).toHaveLength(40);
+    const { hits } = await new OpenverseProvider({ baseUrl: f.url, clientId: 'cid', clientSecret: 'sec' }).search('bear', 40);
+    expect(hits).toHaveLength(45);
     const pages = f.requests.filter((r) => r.path.startsWith('/v1/images/'));
     expect(pages).toHaveLength(1);
     expect(pages[0]!.headers.authorization).toMatch(/^Bearer token-/);
@@ -45,8 +46,8 @@ describe('search providers against fakes with the real response shapes', () => {
 
   it('Wikimedia Commons gives thumbnails with licence and artist', async () => {
     const f = await start();
-    const hits = await new WikimediaProvider(f.url, new ProviderHttp('wikimedia', { userAgent: userAgent('ops@kodiak.test') })).search('black bear', 12);
-    expect(hits).toHaveLength(12);
+    const { hits } = await new WikimediaProvider(f.url, new ProviderHttp('wikimedia', { userAgent: userAgent('ops@kodiak.test') })).search('black bear', 12);
+    expect(hits).toHaveLength(45);
     expect(hits[0]).toMatchObject({ url: 'http://img.test/wikimedia/black_bear/0.jpg', license: 'CC BY-SA 4.0', creator: 'Jane Doe' });
     const q = new URL(f.requests[0]!.path, 'http://x').searchParams;
     expect(Object.fromEntries(q)).toMatchObject({ generator: 'search', gsrnamespace: '6', prop: 'imageinfo', iiprop: 'url|size|mime|extmetadata' });
@@ -54,8 +55,8 @@ describe('search providers against fakes with the real response shapes', () => {
 
   it('DuckDuckGo fetches a vqd token, then i.js with a Referer', async () => {
     const f = await start();
-    const hits = await new DuckDuckGoProvider(f.url).search('teddy bear', 10);
-    expect(hits).toHaveLength(10);
+    const { hits } = await new DuckDuckGoProvider(f.url).search('teddy bear', 10);
+    expect(hits).toHaveLength(45);
     expect(hits[0]!.url).toBe('http://img.test/duckduckgo/teddy_bear/0.jpg');
     const ijs = f.requests.find((r) => r.path.startsWith('/i.js'))!;
     expect(ijs.headers.referer).toBeTruthy();
@@ -64,7 +65,7 @@ describe('search providers against fakes with the real response shapes', () => {
 
   it('Brave needs its key', async () => {
     const f = await start({ braveKey: 'k' });
-    expect(await new BraveProvider(f.url, 'k').search('bear', 5)).toHaveLength(5);
+    expect((await new BraveProvider(f.url, 'k').search('bear', 5)).hits).toHaveLength(45);
     await expect(new BraveProvider(f.url, 'nope').search('bear', 5)).rejects.toThrow(/HTTP 422/);
     const config = loadConfig({ BRAVE_URL: f.url });
     expect(createProviders(config).unavailable.brave).toMatch(/BRAVE_API_KEY/);

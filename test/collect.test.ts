@@ -65,6 +65,7 @@ beforeAll(async () => {
     ALLOW_PRIVATE_URLS: 'true',
     SEARCH_PROVIDERS: 'openverse,wikimedia',
     HTTP_CONTACT: 'ops@kodiak.test',
+    OPENVERSE_ANON_RATE: '1000/minute',
     OPENVERSE_URL: search.url,
     WIKIMEDIA_URL: search.url,
     DOWNLOAD_RETRIES: '1',

@@ -11,7 +11,8 @@ import { cleanClassName, cleanClassNames, findClass } from '../store/classNames.
 import type { DatasetMeta, ItemSource, SourceKind } from '../store/types.js';
 import { DownloadSession, type Downloader } from './download.js';
 import { runPipeline, sharedDownloader, verifyOptions, type Candidate, type PipelineCounts } from './pipeline.js';
-import { createProviders, searchImages, type ProvidedHit, type SearchProvider } from './search/index.js';
+import { RedisCursorStore } from './search/cursors.js';
+import { createPacer, createProviders, searchImages, type ProvidedHit, type SearchProvider } from './search/index.js';
 import { listImageFolder } from './sources.js';
 import { DEFAULT_ZIP_LIMITS, openZip } from './zip.js';
 
@@ -86,7 +87,8 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
   };
   const result: CollectResult = { ...progress, providers: {}, providerErrors: {} };
   const only = args.source && args.source !== 'search' ? args.source : undefined;
-  const set = args.providers ? { providers: args.providers, unavailable: {}, skipped: {} } : createProviders(services.config, only);
+  const set = args.providers ? { providers: args.providers, unavailable: {}, skipped: {} } : createProviders(services.config, only, createPacer(services.config, services.redis));
+  const cursors = new RedisCursorStore(services.redis, services.config.QUEUE_PREFIX, `${dataset.guildId}/${dataset.name}/${meta.createdAt}/${label}`);
   // An unconfigured provider is worth mentioning only when it was asked for or nothing else can run.
   if (only || set.providers.length === 0) Object.assign(result.providerErrors, set.unavailable);
   Object.assign(result.providerErrors, set.skipped);
@@ -97,7 +99,7 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
 
   for (let round = 0; round < SEARCH_ROUNDS && progress.kept < count; round++) {
     const missing = count - progress.kept;
-    const found = await searchImages(set.providers, query, Math.ceil(missing * OVERFETCH * 2 ** round) + 2, { signal, seen });
+    const found = await searchImages(set.providers, query, Math.ceil(missing * OVERFETCH * 2 ** round) + 2, { signal, seen, cursors });
     Object.assign(result.providerErrors, found.errors);
     if (found.hits.length === 0) break;
     progress.searched += found.hits.length;

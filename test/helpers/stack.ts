@@ -53,6 +53,8 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     CLEAN_REPEATS: '1',
     // Kodiak identifies itself to image APIs; the fake Wikimedia refuses it otherwise, as the real one does.
     HTTP_CONTACT: 'https://kodiak.test/contact',
+    // Tests not about pacing are not held to anonymous Openverse's budget of a few requests an hour.
+    OPENVERSE_ANON_RATE: '1000/minute',
     ...opts.env,
   });
   const log = createLogger(config.LOG_LEVEL);

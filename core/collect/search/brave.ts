@@ -1,7 +1,7 @@
 // Brave Search image API: needs BRAVE_API_KEY (X-Subscription-Token); up to 200 results a call.
 import { userAgent } from '../identity.js';
 import { endpoint, ProviderHttp } from './http.js';
-import type { SearchHit, SearchProvider } from './types.js';
+import type { SearchHit, SearchOptions, SearchPage, SearchProvider } from './types.js';
 
 interface BraveImageResult {
   title?: string;
@@ -24,9 +24,10 @@ export class BraveProvider implements SearchProvider {
     private readonly http = new ProviderHttp('brave', { userAgent: userAgent() }),
   ) {}
 
-  async search(query: string, limit: number, signal?: AbortSignal): Promise<SearchHit[]> {
+  /** One call: Brave's image search has no paging (up to 200 results). */
+  async search(query: string, limit: number, { signal }: SearchOptions = {}): Promise<SearchPage> {
     const { data } = await this.http.json<BraveResponse>(
-      endpoint(this.baseUrl, 'res/v1/images/search', { q: query, count: Math.min(200, Math.max(1, limit)), safesearch: 'strict' }),
+      endpoint(this.baseUrl, 'res/v1/images/search', { q: query, count: Math.min(200, Math.max(50, limit)), safesearch: 'strict' }),
       { headers: { 'x-subscription-token': this.apiKey }, signal },
     );
     const hits: SearchHit[] = [];
@@ -35,6 +36,6 @@ export class BraveProvider implements SearchProvider {
       if (!url) continue;
       hits.push({ url, pageUrl: r.url, title: r.title, creator: r.source, width: r.properties?.width, height: r.properties?.height });
     }
-    return hits.slice(0, limit);
+    return { hits };
   }
 }

@@ -7,6 +7,7 @@ import { gunzip } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { SearchProviderId } from '../../config.js';
 import { parseRetryAfter } from '../download.js';
+import { formatWait, rateLimitWait, type SearchPacer } from './pacing.js';
 import { ProviderError } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -29,7 +30,12 @@ export interface ProviderHttpOptions {
   maxBytes?: number;
   /** A 429 whose Retry-After is at most this long is waited out; a longer one fails the request. */
   maxRetryAfterMs?: number;
+  /** Budgets and cooldowns shared by every worker; without one, nothing is remembered. */
+  pacer?: SearchPacer;
 }
+
+/** How long to stay away after a 429 that does not say. */
+const DEFAULT_COOLDOWN_MS = 60_000;
 
 export interface HttpAnswer {
   text: string;
@@ -67,16 +73,21 @@ export class ProviderHttp {
 
   async text(url: string, ro: RequestOptions = {}): Promise<HttpAnswer> {
     const retries = ro.retries429 ?? 1;
+    const pacer = this.opts.pacer;
     for (let attempt = 0; ; attempt++) {
+      await pacer?.take(this.provider, ro.signal);
       const res = await this.once(url, ro);
+      const said = rateLimitWait(res.headers, parseRetryAfter(res.headers['retry-after']));
       if (res.status === 429) {
-        const wait = parseRetryAfter(res.headers['retry-after']);
-        if (attempt < retries && (wait ?? 2000) <= (this.opts.maxRetryAfterMs ?? 5000)) {
-          await sleep(wait ?? 1000 * 2 ** attempt, undefined, { signal: ro.signal });
+        // Remembered in Redis, so no round, job or worker asks again before the time is up.
+        await pacer?.coolDown(this.provider, said ?? DEFAULT_COOLDOWN_MS, 'rate limited (429)');
+        if (attempt < retries && (said ?? 2000) <= (this.opts.maxRetryAfterMs ?? 5000)) {
+          if (!pacer) await sleep(said ?? 1000 * 2 ** attempt, undefined, { signal: ro.signal });
           continue;
         }
-        throw new ProviderError(`rate limited (429)${wait !== undefined ? `, retry after ${Math.ceil(wait / 1000)} s` : ''}`, 429, wait);
+        throw new ProviderError(`rate limited (429)${said !== undefined ? `, retry after ${formatWait(said)}` : ''}`, 429, said);
       }
+      if (said !== undefined && res.status < 300) await pacer?.coolDown(this.provider, said, 'its rate limit is used up (X-RateLimit-Remaining: 0)');
       if (res.status === 401 || res.status === 403) {
         throw new ProviderError(`refused our requests (HTTP ${res.status})${ro.refusedHint ? `: ${ro.refusedHint}` : ''}`, res.status);
       }

@@ -3,7 +3,7 @@
 // them for a bearer token (client credentials) and may ask for bigger pages.
 import { userAgent } from '../identity.js';
 import { endpoint, ProviderHttp } from './http.js';
-import { ProviderError, type SearchHit, type SearchProvider } from './types.js';
+import { partialPage, ProviderError, type SearchHit, type SearchOptions, type SearchPage, type SearchProvider } from './types.js';
 
 interface OpenverseImage {
   url: string;
@@ -64,11 +64,12 @@ export class OpenverseProvider implements SearchProvider {
     return { authorization: `Bearer ${this.token.value}` };
   }
 
-  async search(query: string, limit: number, signal?: AbortSignal): Promise<SearchHit[]> {
+  async search(query: string, limit: number, { signal, cursor }: SearchOptions = {}): Promise<SearchPage> {
     const headers = await this.authHeader(signal);
-    const pageSize = Math.min(limit, headers.authorization ? 100 : 20);
+    // The same page size on every call, so the page number in a cursor means the same results.
+    const pageSize = headers.authorization ? 100 : 20;
     const hits: SearchHit[] = [];
-    for (let page = 1; page <= MAX_PAGES && hits.length < limit; page++) {
+    for (let page = Number(cursor ?? 1); hits.length < limit; page++) {
       let data: OpenverseResponse;
       try {
         ({ data } = await this.http.json<OpenverseResponse>(
@@ -76,9 +77,7 @@ export class OpenverseProvider implements SearchProvider {
           { headers, signal },
         ));
       } catch (err) {
-        // A later page failing still leaves the earlier pages usable.
-        if (hits.length > 0 && err instanceof ProviderError) break;
-        throw err;
+        return partialPage(hits, String(page), err);
       }
       for (const r of data.results ?? []) {
         if (!r.url) continue;
@@ -92,8 +91,9 @@ export class OpenverseProvider implements SearchProvider {
           height: r.height ?? undefined,
         });
       }
-      if (!data.results?.length || page >= (data.page_count ?? page)) break;
+      if (!data.results?.length || page >= Math.min(MAX_PAGES, data.page_count ?? page)) return { hits };
+      if (hits.length >= limit) return { hits, next: String(page + 1) };
     }
-    return hits.slice(0, limit);
+    return { hits };
   }
 }

@@ -3,7 +3,7 @@
 // downloads stay small (originals can be tens of megabytes).
 import { userAgent } from '../identity.js';
 import { endpoint, ProviderHttp, stripHtml } from './http.js';
-import type { SearchHit, SearchProvider } from './types.js';
+import { partialPage, type SearchHit, type SearchOptions, type SearchPage, type SearchProvider } from './types.js';
 
 interface ExtValue {
   value?: string;
@@ -25,7 +25,7 @@ interface Page {
   imageinfo?: ImageInfo[];
 }
 interface WikimediaResponse {
-  continue?: { gsroffset?: number };
+  continue?: Record<string, string | number>;
   query?: { pages?: Page[] | Record<string, Page> };
 }
 
@@ -40,11 +40,14 @@ export class WikimediaProvider implements SearchProvider {
     private readonly http = new ProviderHttp('wikimedia', { userAgent: userAgent() }),
   ) {}
 
-  async search(query: string, limit: number, signal?: AbortSignal): Promise<SearchHit[]> {
+  async search(query: string, limit: number, { signal, cursor }: SearchOptions = {}): Promise<SearchPage> {
     const hits: SearchHit[] = [];
-    let offset: number | undefined = 0;
-    while (offset !== undefined && hits.length < limit) {
-      const { data }: { data: WikimediaResponse } = await this.http.json<WikimediaResponse>(
+    // MediaWiki's continuation: echo the whole `continue` object back, never just gsroffset.
+    let next: Record<string, string | number> | undefined = cursor ? (JSON.parse(cursor) as Record<string, string | number>) : {};
+    while (next && hits.length < limit) {
+      let data: WikimediaResponse;
+      try {
+        ({ data } = await this.http.json<WikimediaResponse>(
         endpoint(this.baseUrl, 'w/api.php', {
           action: 'query',
           format: 'json',
@@ -52,15 +55,18 @@ export class WikimediaProvider implements SearchProvider {
           generator: 'search',
           gsrsearch: `${query} filetype:bitmap`,
           gsrnamespace: 6,
-          gsrlimit: Math.min(50, limit * 2),
-          gsroffset: offset,
+          gsrlimit: 50,
           prop: 'imageinfo',
           iiprop: 'url|size|mime|extmetadata',
           iiurlwidth: THUMB_WIDTH,
           iiextmetadatafilter: 'LicenseShortName|Artist|ObjectName',
+          ...next,
         }),
         { signal },
-      );
+      ));
+      } catch (err) {
+        return partialPage(hits, JSON.stringify(next), err);
+      }
       const raw = data.query?.pages ?? [];
       const pages = (Array.isArray(raw) ? raw : Object.values(raw)).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       for (const page of pages) {
@@ -77,9 +83,8 @@ export class WikimediaProvider implements SearchProvider {
           height: info.thumbheight ?? info.height,
         });
       }
-      if (pages.length === 0) break;
-      offset = data.continue?.gsroffset;
+      next = pages.length ? data.continue : undefined;
     }
-    return hits.slice(0, limit);
+    return { hits, next: next && JSON.stringify(next) };
   }
 }

@@ -31,11 +31,18 @@ export interface FakeSearchOptions {
   failures?: Partial<Record<FakeProvider, Failure>>;
   braveKey?: string;
   openverseClient?: { id: string; secret: string };
+  /**
+   * Openverse's anonymous throttles (Django REST framework's sliding windows), e.g.
+   * [{ limit: 5, windowMs: 3_600_000 }, { limit: 100, windowMs: 86_400_000 }]; default: none.
+   */
+  openverseAnonRate?: { limit: number; windowMs: number }[];
 }
 
 export interface FakeSearch {
   url: string;
   requests: { provider: FakeProvider; path: string; headers: http.IncomingHttpHeaders }[];
+  /** Requests that arrived while the provider had told the client to wait (Retry-After / reset). */
+  insideCooldown: Partial<Record<FakeProvider, number>>;
   close(): Promise<void>;
 }
 
@@ -50,6 +57,38 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
   const requests: FakeSearch['requests'] = [];
   const failed: Partial<Record<FakeProvider, number>> = {};
   let issuedToken: string | undefined;
+  /** Until when each provider told the client to stay away. */
+  const cooldownUntil: Partial<Record<FakeProvider, number>> = {};
+  const insideCooldown: FakeSearch['insideCooldown'] = {};
+  /** Times of the anonymous Openverse requests that were let through, per rate. */
+  const anonHistory: number[][] = (opts.openverseAnonRate ?? []).map(() => []);
+
+  /** Openverse's 429: DRF's body and Retry-After. */
+  function throttled(provider: FakeProvider, res: http.ServerResponse, seconds: number) {
+    cooldownUntil[provider] = Math.max(cooldownUntil[provider] ?? 0, Date.now() + seconds * 1000);
+    if (provider === 'brave') {
+      // Brave sends no Retry-After: X-RateLimit-* lists (per second, per month) say when to come back.
+      return json(res, 429, { type: 'ErrorResponse', error: { id: 'x', status: 429, code: 'RATE_LIMITED', detail: 'Request rate limit exceeded for plan.', meta: { plan: 'Free', rate_limit: 1, rate_current: 2 } }, time: Date.now() }, {
+        'x-ratelimit-limit': '1, 2000',
+        'x-ratelimit-policy': '1;w=1, 2000;w=2592000',
+        'x-ratelimit-remaining': '0, 1990',
+        'x-ratelimit-reset': `${seconds}, 1419704`,
+      });
+    }
+    return json(res, 429, { detail: `Request was throttled. Expected available in ${seconds} seconds.` }, { 'retry-after': String(seconds) });
+  }
+
+  /** Django REST framework's throttle: a sliding window per rate; the wait is until the oldest leaves. */
+  function anonThrottle(): number | undefined {
+    const now = Date.now();
+    let wait: number | undefined;
+    (opts.openverseAnonRate ?? []).forEach((rate, i) => {
+      const h = (anonHistory[i] = anonHistory[i]!.filter((t) => t > now - rate.windowMs));
+      if (h.length >= rate.limit) wait = Math.max(wait ?? 0, h[0]! + rate.windowMs - now);
+    });
+    if (wait === undefined) for (const h of anonHistory) h.push(now);
+    return wait;
+  }
 
   function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
     const text = JSON.stringify(body);
@@ -64,15 +103,23 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
     const n = (failed[provider] ?? 0) + 1;
     if (f.times !== undefined && n > f.times) return false;
     failed[provider] = n;
-    json(res, f.status, { detail: f.status === 429 ? 'Request was throttled.' : 'Internal error' }, f.retryAfter !== undefined ? { 'retry-after': String(f.retryAfter) } : {});
+    if (f.status === 429) throttled(provider, res, f.retryAfter ?? 60);
+    else json(res, f.status, { detail: 'Internal error' });
     return true;
   }
 
   function openverse(url: URL, req: http.IncomingMessage, res: http.ServerResponse) {
     const pageSize = Number(url.searchParams.get('page_size') ?? 20);
     const authed = issuedToken !== undefined && req.headers.authorization === `Bearer ${issuedToken}`;
+    if (!authed) {
+      const wait = anonThrottle();
+      if (wait !== undefined) return throttled('openverse', res, Math.ceil(wait / 1000));
+    }
     if (pageSize > (authed ? 500 : 20)) return json(res, 401, { detail: 'Authentication credentials were not provided.' });
     const page = Number(url.searchParams.get('page') ?? 1);
+    if (page > 20) {
+      return json(res, 400, { error: 'InputError', detail: "Invalid input given for fields. 'page' -> Ensure this value is less than or equal to 20.", fields: ['page'] });
+    }
     const all = opts.images('openverse', url.searchParams.get('q') ?? '');
     const slice = all.slice((page - 1) * pageSize, page * pageSize);
     json(res, 200, {
@@ -222,6 +269,7 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
     const provider: FakeProvider | undefined = p.startsWith('/v1/') ? 'openverse' : p === '/w/api.php' ? 'wikimedia' : p === '/' || p === '/i.js' ? 'duckduckgo' : p.startsWith('/res/v1/images') ? 'brave' : undefined;
     if (!provider) return json(res, 404, { detail: 'Not found.' });
     requests.push({ provider, path: req.url ?? '', headers: req.headers });
+    if ((cooldownUntil[provider] ?? 0) > Date.now()) insideCooldown[provider] = (insideCooldown[provider] ?? 0) + 1;
     if (p === '/v1/auth_tokens/token/' && req.method === 'POST') {
       const form = new URLSearchParams(await readBody(req));
       const c = opts.openverseClient;
@@ -241,6 +289,7 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
+    insideCooldown,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
