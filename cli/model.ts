@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     // The export builds the head as a tfjs model: on the configured backend, not tfjs's default
     // (whose "install tfjs-node" banner would land on stdout).
     await initBackend(ctx.config.TF_BACKEND);
-    const { fileName, zip, meta } = await exportZip(ctx.models, ref, version);
+    const { fileName, zip, meta } = await exportZip(ctx.models, ref, version, { mirrorUrl: ctx.config.MODEL_MIRROR_URL, sha256: ctx.config.BACKBONE_SHA256 });
     const out = path.resolve(values.out ?? fileName);
     await fs.writeFile(out, zip);
     console.log(`exported ${name} v${meta.version} to ${out} (${Math.ceil(zip.byteLength / 1024)} KiB)`);

@@ -102,12 +102,12 @@ async function info(interaction: ChatInputCommandInteraction, ctx: BotContext): 
 async function exportModel(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const dataset = datasetRefFrom(interaction);
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const { fileName, zip, meta } = await exportZip(ctx.models, dataset, interaction.options.getInteger('version') ?? undefined);
+  const { fileName, zip, meta } = await exportZip(ctx.models, dataset, interaction.options.getInteger('version') ?? undefined, { mirrorUrl: ctx.config.MODEL_MIRROR_URL, sha256: ctx.config.BACKBONE_SHA256 });
   if (zip.byteLength > UPLOAD_LIMIT) {
-    throw new UserError(`The export is ${(zip.byteLength / 1048576).toFixed(1)} MiB, over Discord's 10 MiB upload limit (the model has a fine-tuned backbone). Export it from the command line: \`kodiak model export ${dataset.name}\`.`);
+    throw new UserError(`The export is ${(zip.byteLength / 1048576).toFixed(1)} MiB, over Discord's 10 MiB upload limit (it carries its backbone's weights). Export it from the command line: \`kodiak model export ${dataset.name}\`.`);
   }
   await interaction.editReply({
-    content: `**${escapeMarkdown(dataset.name)} v${meta.version}**: model.json + weights.bin (the head), classes.json, preprocessing.json and a README with the few lines that load it.`,
+    content: `**${escapeMarkdown(dataset.name)} v${meta.version}**: model.json + weights.bin (the head), backbone/ (its weights: no download needed), classes.json, preprocessing.json and a README with the few lines that load it.`,
     files: [new AttachmentBuilder(Buffer.from(zip), { name: fileName })],
   });
 }

@@ -1,6 +1,7 @@
 // The README promises that an exported model loads on its own "with a few lines". This test
 // trains a real model (ImageNet backbone from the loopback mirror), exports it, and runs the
-// README's snippet, unchanged but for its paths, in a separate Node process.
+// README's snippet, unchanged but for its paths, in a separate Node process with the model mirror
+// closed (the zip carries its backbone); once for the ImageNet backbone, once for the bundled fallback.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -11,14 +12,17 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportZip } from '../core/ml/exportZip.js';
 import { ModelStore, modelFromTrainResult } from '../core/ml/models.js';
+import { Predictor } from '../core/ml/predictor.js';
 import { trainModel } from '../core/ml/train.js';
 import { SYNTHETIC_CLASSES, syntheticImages } from './fixtures/images.js';
-import { REPO_ROOT, startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
+import { deadUrl, REPO_ROOT, startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
 
 const run = promisify(execFile);
 const work = mkdtempSync(path.join(os.tmpdir(), 'kodiak-export-'));
-const ref = { guildId: 'local', name: 'shapes' };
+const imagenet = { guildId: 'local', name: 'shapes' };
+const fallback = { guildId: 'local', name: 'fallback' };
 let mirror: ModelMirror;
+let photo: string;
 
 /** The first ```js block after the "Using an exported model" heading. */
 function readmeSnippet(): string {
@@ -29,52 +33,78 @@ function readmeSnippet(): string {
   return match[1]!;
 }
 
-beforeAll(async () => {
-  mirror = await startModelMirror();
-  const images = await syntheticImages(10, { size: 64, seed: 11 });
+async function trainAndSave(ref: typeof imagenet, mirrorUrl: string, perClass: number, epochs: number): Promise<string> {
+  const images = await syntheticImages(perClass, { size: 64, seed: 11 });
   const items = images.map((img, i) => {
     const file = path.join(work, `${i}.jpg`);
     writeFileSync(file, img.bytes);
     return { id: createHash('sha256').update(img.bytes).digest('hex'), label: img.label, split: (i % 5 === 0 ? 'valid' : 'train') as 'train' | 'valid', path: file };
   });
-  const result = await trainModel(items, { dataDir: work, classes: [...SYNTHETIC_CLASSES], mirrorUrl: mirror.url, backend: 'wasm', threads: 1, epochs: 20, seed: 1 });
+  const result = await trainModel(items, { dataDir: work, classes: [...SYNTHETIC_CLASSES], mirrorUrl, backend: 'wasm', threads: 1, epochs, seed: 1 });
   await new ModelStore(work).save(ref, modelFromTrainResult(result, { datasetRevision: 1 }));
-}, 120_000);
+  return result.backbone;
+}
+
+/** Unzips the export of `ref` and runs the README's snippet on `photo` in a separate Node process. */
+async function runSnippet(ref: typeof imagenet): Promise<[string, number][]> {
+  const { zip } = await exportZip(new ModelStore(work), ref);
+  const dir = path.join(work, `${ref.name}-v1`);
+  for (const [name, bytes] of Object.entries(unzipSync(zip))) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), bytes);
+  }
+  const script = readmeSnippet().replace("'./bears-v1'", JSON.stringify(dir)).replace("'photo.jpg'", JSON.stringify(photo));
+  // Inside the repository, so `@tensorflow/tfjs` and `sharp` resolve from its node_modules.
+  const file = path.join(REPO_ROOT, `.tmp-export-readme-${process.pid}.mjs`);
+  writeFileSync(file, script);
+  try {
+    const { stdout } = await run(process.execPath, [file], { cwd: REPO_ROOT, timeout: 60_000 });
+    return JSON.parse(stdout.slice(stdout.indexOf('[')).replace(/'/g, '"')) as [string, number][];
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** What the product's own Predictor says of the photo, to compare the snippet with. */
+async function predicted(ref: typeof imagenet): Promise<{ class: string; p: number }[]> {
+  const predictor = new Predictor({ store: new ModelStore(work), dataDir: work, topK: 3, threshold: 0 });
+  try {
+    return (await predictor.predict(ref, [photo])).predictions[0]!.top;
+  } finally {
+    predictor.dispose();
+  }
+}
+
+beforeAll(async () => {
+  mirror = await startModelMirror();
+  // Offline training falls back to the bundled backbone (a graph model): its export must stand
+  // alone too. First, while the ImageNet backbone is not cached yet.
+  expect(await trainAndSave(fallback, await deadUrl(), 4, 8)).toBe('nsfwjs_mobilenet_v2_140');
+  expect(await trainAndSave(imagenet, mirror.url, 10, 20)).toBe('mobilenet_v2_035');
+  const [stripes] = (await syntheticImages(1, { size: 96, seed: 99 })).filter((img) => img.label === 'blue stripes');
+  photo = path.join(work, 'photo.jpg');
+  writeFileSync(photo, stripes!.bytes);
+  // From here on there is no network: the exports carry their backbones.
+  await mirror.close();
+}, 240_000);
 
 afterAll(async () => {
-  await mirror?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
 describe("the README's snippet for an exported model", () => {
-  it('classifies a photo with plain tfjs and sharp from the unzipped export', async () => {
-    const { zip } = await exportZip(new ModelStore(work), ref);
-    const dir = path.join(work, 'shapes-v1');
-    mkdirSync(dir, { recursive: true });
-    for (const [name, bytes] of Object.entries(unzipSync(zip))) {
-      mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-      writeFileSync(path.join(dir, name), bytes);
-    }
-    // The export names the backbone's public URL; offline, the same files come from the mirror.
-    const pre = JSON.parse(readFileSync(path.join(dir, 'preprocessing.json'), 'utf8'));
-    expect(pre.backboneUrl).toMatch(/^https:\/\/.*model\.json$/);
-    writeFileSync(path.join(dir, 'preprocessing.json'), JSON.stringify({ ...pre, backboneUrl: `${mirror.url}/mobilenet_v2_035/model.json` }));
-
-    const [stripes] = (await syntheticImages(1, { size: 96, seed: 99 })).filter((img) => img.label === 'blue stripes');
-    const photo = path.join(work, 'photo.jpg');
-    writeFileSync(photo, stripes!.bytes);
-
-    const script = readmeSnippet().replace("'./bears-v1'", JSON.stringify(dir)).replace("'photo.jpg'", JSON.stringify(photo));
-    // Inside the repository, so `@tensorflow/tfjs` and `sharp` resolve from its node_modules.
-    const file = path.join(REPO_ROOT, `.tmp-export-readme-${process.pid}.mjs`);
-    writeFileSync(file, script);
-    try {
-      const { stdout } = await run(process.execPath, [file], { cwd: REPO_ROOT, timeout: 60_000 });
-      const ranked = JSON.parse(stdout.slice(stdout.indexOf('[')).replace(/'/g, '"')) as [string, number][];
-      expect(ranked[0]![0]).toBe('blue stripes');
-      expect(ranked.map(([, p]) => p).reduce((a, b) => a + b)).toBeCloseTo(1, 3);
-    } finally {
-      rmSync(file, { force: true });
-    }
+  it('classifies a photo with plain tfjs and sharp from the unzipped export, network off (ImageNet backbone)', async () => {
+    const ranked = await runSnippet(imagenet);
+    expect(ranked[0]![0]).toBe('blue stripes');
+    expect(ranked.map(([, p]) => p).reduce((a, b) => a + b)).toBeCloseTo(1, 3);
+    const expected = await predicted(imagenet);
+    expected.forEach((e, i) => expect(ranked[i]![1]).toBeCloseTo(e.p, 3));
   }, 90_000);
+
+  it('does the same for a model trained on the bundled fallback backbone', async () => {
+    const ranked = await runSnippet(fallback);
+    const expected = await predicted(fallback);
+    expect(ranked.map(([c]) => c)).toEqual(expected.map((e) => e.class));
+    expected.forEach((e, i) => expect(ranked[i]![1]).toBeCloseTo(e.p, 3));
+  }, 120_000);
 });

@@ -11,6 +11,7 @@ import { trainHead, type TrainedHead } from '../core/ml/head.js';
 import { ModelStore, type NewModel } from '../core/ml/models.js';
 import { topClasses } from '../core/ml/predictor.js';
 import { gaussianClusters } from './fixtures/features.js';
+import { startModelMirror } from './fixtures/modelMirror.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kodiak-models-'));
 const ref = { guildId: '123456', name: 'bears' };
@@ -74,10 +75,11 @@ describe('ModelStore', () => {
 describe('exportZip', () => {
   it('holds a head that loads with plain tfjs and predicts like the trained head', async () => {
     const store = new ModelStore(dataDir);
-    const { zip, fileName, meta } = await exportZip(store, ref);
+    const mirror = await startModelMirror();
+    const { zip, fileName, meta } = await exportZip(store, ref, undefined, { mirrorUrl: mirror.url }).finally(() => mirror.close());
     expect(fileName).toBe(`bears-v${meta.version}.zip`);
     const files = unzipSync(zip);
-    expect(Object.keys(files).sort()).toEqual(['README.md', 'classes.json', 'metrics.json', 'model.json', 'preprocessing.json', 'weights.bin']);
+    expect(Object.keys(files).sort()).toEqual(['README.md', 'backbone/model.json', 'backbone/weights.bin', 'classes.json', 'metrics.json', 'model.json', 'preprocessing.json', 'weights.bin']);
     expect(JSON.parse(strFromU8(files['classes.json']!))).toEqual(['grizzly', 'black', 'teddy']);
     expect(JSON.parse(strFromU8(files['preprocessing.json']!))).toMatchObject({ inputSize: 224, backboneUrl: expect.stringContaining('0.35_224_no_top/model.json') });
     expect(strFromU8(files['README.md']!)).toContain("tf.loadLayersModel(fromFiles('model.json', 'weights.bin'))");

@@ -1,12 +1,14 @@
 // /model export: a zip that loads on its own. The head becomes a plain tfjs LayersModel (the
 // input standardisation folded into its first Dense layer, softmax at the end), next to
 // classes.json, preprocessing.json (which backbone, where to get it, how to prepare pixels),
-// metrics.json and a README with the few lines of tfjs that classify an image.
+// metrics.json, the backbone's weights (backbone/, see exportBackbone.ts) and a README with the few
+// lines of tfjs that classify an image with no network.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { zipSync, strToU8 } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
 import { backboneSpec } from './backbones/registry.js';
+import { exportBackbone, type BackboneSourceOptions, type ExportedBackbone } from './exportBackbone.js';
 import { foldedLayers, type HeadJSON } from './head.js';
 import type { DatasetRef } from '../jobs.js';
 import type { ModelMeta, ModelStore } from './models.js';
@@ -32,21 +34,17 @@ export async function headModelFiles(head: HeadJSON): Promise<{ modelJson: strin
   return { modelJson: JSON.stringify(json), weights: new Uint8Array(a.weightData as ArrayBuffer) };
 }
 
-function readme(meta: ModelMeta, tuned: boolean): string {
-  const spec = backboneSpec(meta.backbone);
+function readme(meta: ModelMeta, backbone: { format: 'layers' | 'graph'; featureNode?: string }): string {
   const p = meta.preprocessing;
   const scale = p.normalisation.range === '[-1,1]' ? '.div(127.5).sub(1)' : '.div(255)';
-  const backboneLoad = tuned
-    ? `const features = await tf.loadLayersModel(fromFiles('backbone/model.json', 'backbone/weights.bin')); // fine-tuned, pooling included`
-    : spec?.kind === 'download' && spec.format === 'layers'
-      ? `const net = await tf.loadLayersModel('${spec.url}');\nconst features = tf.model({ inputs: net.inputs, outputs: tf.layers.globalAveragePooling2d({}).apply(net.outputs[0]) });`
-      : spec?.kind === 'bundled'
-        ? `// ${spec.title}: the files nsfwjs ships in dist/models/${spec.folder}/ (see preprocessing.json)\nconst features = /* load it, take ${spec.featureLayer ? `layer ${spec.featureLayer}` : `node ${spec.featureNode}`} */;`
-        : `const features = await tf.loadGraphModel('${spec?.kind === 'download' ? spec.url : meta.backbone}');`;
+  const backboneLoad =
+    backbone.format === 'layers'
+      ? `const backbone = await tf.loadLayersModel(fromFiles('backbone/model.json', 'backbone/weights.bin')); // pixels -> features, pooling included\nconst features = (x) => backbone.predict(x);`
+      : `const backbone = await tf.loadGraphModel(fromFiles('backbone/model.json', 'backbone/weights.bin'));\nconst features = (x) => ${backbone.featureNode ? `backbone.execute(x, ${JSON.stringify(backbone.featureNode)})` : 'backbone.predict(x)'};`;
   return `# ${meta.dataset.name} v${meta.version}
 
 Classes: ${meta.classes.join(', ')}. Validation accuracy ${(meta.metrics.accuracy * 100).toFixed(1)}% on ${meta.metrics.nValid} images.
-Backbone: ${meta.backbone} (${p.inputSize} px, pixels scaled to ${p.normalisation.range}, resize the shorter side then centre-crop).
+Backbone: ${meta.backbone} (${p.inputSize} px, pixels scaled to ${p.normalisation.range}, resize the shorter side then centre-crop), carried in backbone/: no network needed.
 \`model.json\` is the classifier head: ${p.featureSize} backbone features in, class probabilities out.
 
 \`\`\`js
@@ -63,30 +61,41 @@ const head = await tf.loadLayersModel(fromFiles('model.json', 'weights.bin'));
 const classes = ${JSON.stringify(meta.classes)};
 const { data } = await sharp('photo.jpg').resize(${p.inputSize}, ${p.inputSize}, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
 const x = tf.tensor4d(new Float32Array(data), [1, ${p.inputSize}, ${p.inputSize}, 3])${scale};
-const probs = head.predict(features.predict(x)).dataSync();
+const probs = head.predict(features(x)).dataSync();
 console.log(classes.map((c, i) => [c, probs[i]]).sort((a, b) => b[1] - a[1]));
 \`\`\`
 `;
 }
 
-/** The zip of a model version (the latest when `version` is absent). */
-export async function exportZip(store: ModelStore, ref: DatasetRef, version?: number): Promise<{ fileName: string; zip: Uint8Array; meta: ModelMeta }> {
+/** The zip of a model version (the latest when `version` is absent), backbone included. */
+export async function exportZip(
+  store: ModelStore,
+  ref: DatasetRef,
+  version?: number,
+  backboneOpts: Partial<BackboneSourceOptions> = {},
+): Promise<{ fileName: string; zip: Uint8Array; meta: ModelMeta }> {
   const meta = await store.require(ref, version);
   const head = await store.head(ref, meta.version);
   const { modelJson, weights } = await headModelFiles(head);
   const spec = backboneSpec(meta.backbone);
+  const tuned = store.tunedBackboneDir(ref, meta.version);
+  const backbone: ExportedBackbone = tuned
+    ? { files: { 'backbone/model.json': await readFile(path.join(tuned, 'model.json')), 'backbone/weights.bin': await readFile(path.join(tuned, 'weights.bin')) }, format: 'layers' }
+    : await exportBackbone(meta, { dataDir: store.dataDir, ...backboneOpts });
   const files: Record<string, Uint8Array> = {
     'model.json': strToU8(modelJson),
     'weights.bin': weights,
     'classes.json': strToU8(JSON.stringify(meta.classes)),
-    'preprocessing.json': strToU8(JSON.stringify({ ...meta.preprocessing, backboneUrl: spec?.kind === 'download' ? spec.url : undefined, backboneSpec: spec }, null, 1)),
+    'preprocessing.json': strToU8(
+      JSON.stringify(
+        { ...meta.preprocessing, backboneFiles: { format: backbone.format, featureNode: backbone.featureNode, tuned: !!tuned }, backboneUrl: spec?.kind === 'download' ? spec.url : undefined, backboneSpec: spec },
+        null,
+        1,
+      ),
+    ),
     'metrics.json': strToU8(JSON.stringify({ ...meta.metrics, version: meta.version, datasetRevision: meta.datasetRevision, seed: meta.seed }, null, 1)),
+    ...backbone.files,
+    'README.md': strToU8(readme(meta, backbone)),
   };
-  const tuned = store.tunedBackboneDir(ref, meta.version);
-  if (tuned) {
-    files['backbone/model.json'] = await readFile(path.join(tuned, 'model.json'));
-    files['backbone/weights.bin'] = await readFile(path.join(tuned, 'weights.bin'));
-  }
-  files['README.md'] = strToU8(readme(meta, !!tuned));
   return { fileName: `${ref.name}-v${meta.version}.zip`, zip: zipSync(files, { level: 6 }), meta };
 }

@@ -78,7 +78,8 @@ async function batchTensor(samples: FineTuneSample[], backbone: Backbone, random
   return toBatchTensor(pixels, size, backbone.normalisation);
 }
 
-async function captureArtifacts(model: tf.LayersModel): Promise<FineTuneResult['backboneArtifacts']> {
+/** A LayersModel as model.json + weights.bin contents (the fine-tuned backbone, an export's backbone). */
+export async function captureArtifacts(model: tf.LayersModel, generatedBy = 'kodiak fine-tune'): Promise<FineTuneResult['backboneArtifacts']> {
   let captured: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -89,7 +90,7 @@ async function captureArtifacts(model: tf.LayersModel): Promise<FineTuneResult['
   const a = captured!;
   const weights = new Uint8Array(a.weightData as ArrayBuffer);
   return {
-    modelJson: { format: 'layers-model', generatedBy: 'kodiak fine-tune', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] },
+    modelJson: { format: 'layers-model', generatedBy, modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] },
     weights,
   };
 }

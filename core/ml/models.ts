@@ -77,7 +77,7 @@ async function writeFileAtomic(file: string, data: string | Uint8Array): Promise
 export class ModelStore {
   readonly root: string;
 
-  constructor(dataDir: string) {
+  constructor(readonly dataDir: string) {
     this.root = path.join(dataDir, 'models-trained');
   }
 
