@@ -1,5 +1,7 @@
 // `npm start`: the whole product in one process: Redis (embedded when none answers), the
-// workers named in WORKER_QUEUES, and the Discord bot. SIGINT/SIGTERM close everything cleanly.
+// workers named in WORKER_QUEUES, and the Discord bot. Without DISCORD_TOKEN (or with
+// --playground) the bot runs against the playground, a local Discord with a web page.
+// SIGINT/SIGTERM close everything cleanly.
 //
 // Signal handlers go in first and every part registers how to stop it as soon as it exists, so a
 // signal or a failure at any point of start-up stops what was started (above all the embedded
@@ -11,7 +13,8 @@ import { createQueues } from './core/queues.js';
 import { createRedis, ensureRedis } from './core/redis.js';
 import { createServices } from './core/services.js';
 import { checkDeployment } from './core/store/deployment.js';
-import { MISSING_TOKEN_MESSAGE, startBot } from './bot/main.js';
+import { startBot } from './bot/main.js';
+import { checkPlaygroundExposure, playgroundLine, startPlayground, type Playground } from './playground/start.js';
 import { startWorkers } from './workers/index.js';
 
 function fail(message: string): never {
@@ -43,7 +46,16 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  if (!config.DISCORD_TOKEN) fail(MISSING_TOKEN_MESSAGE);
+  // No token (or --playground): run against the embedded Discord-compatible server, so the
+  // product can be tried in a browser before creating a Discord application.
+  const playgroundMode = !config.DISCORD_TOKEN || process.argv.includes('--playground');
+  if (playgroundMode) {
+    try {
+      checkPlaygroundExposure(config);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
   const log = createLogger(config.LOG_LEVEL);
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -65,11 +77,19 @@ async function main(): Promise<void> {
     const embedded = stoppers.some((s) => s.what === 'embedded redis-server');
     const pairing = await checkDeployment(redis, config.DATA_DIR, { embeddedRedis: embedded || undefined });
     if (!pairing.ok) log.warn(`image files will not be swept: ${pairing.reason}`);
+    let playground: Playground | undefined;
+    if (playgroundMode) {
+      playground = await startPlayground(config, log);
+      stoppers.push({ what: 'playground', stop: () => playground!.close() });
+      // The bot logs in there as on Discord; downloads may reach the playground's files, and only them.
+      config = { ...config, ...playground.env, DOWNLOAD_TRUSTED_ORIGINS: [...config.DOWNLOAD_TRUSTED_ORIGINS, new URL(playground.url).origin] };
+    }
     const services = createServices(config, redis, log);
     const workers = await startWorkers({ ...services, queues: createQueues(redis, config.QUEUE_PREFIX) }, config.WORKER_QUEUES);
     stoppers.push({ what: 'workers', stop: () => workers.close() });
     const bot = await startBot(services);
     stoppers.push({ what: 'bot', stop: () => bot.stop() });
+    if (playground) process.stdout.write(`${playgroundLine(playground.url)}\n`);
   } catch (err) {
     if (closing) return;
     closing = true;

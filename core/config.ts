@@ -57,6 +57,11 @@ const schema = z.object({
   DISCORD_API_URL: url.optional(),
   CLEANER_ROLE: z.string().optional(),
 
+  // Playground (npm start without DISCORD_TOKEN, or with --playground)
+  PLAYGROUND_PORT: int(0, 65535).default(3210),
+  PLAYGROUND_HOST: z.string().default('127.0.0.1'),
+  PLAYGROUND_PASSWORD: z.string().optional(),
+
   // Infrastructure
   REDIS_URL: z
     .string()
@@ -104,6 +109,8 @@ const schema = z.object({
   DOWNLOAD_RETRIES: int(0, 10).default(3),
   DOWNLOAD_MAX_BYTES: int(1024).default(20 * 1024 * 1024),
   ALLOW_PRIVATE_URLS: bool.default(false),
+  /** Origins (scheme://host:port) downloads may reach even on a private address; the playground sets its own. */
+  DOWNLOAD_TRUSTED_ORIGINS: list.default([]).pipe(z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'must be origins like http://127.0.0.1:3210'))),
   MAX_IMAGE_SIZE: int(64, 4096).default(500),
   MAX_IMAGE_PIXELS: int(1024).default(50_000_000),
   VALID_PCT: num(0, 0.9).default(0.2),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.js';
 import { Downloader, DownloadSession, parseRetryAfter, type DownloaderOptions } from '../core/collect/download.js';
 import { RejectError } from '../core/collect/reasons.js';
 import { blockedRange } from '../core/collect/ssrf.js';
@@ -151,6 +152,19 @@ describe('SSRF guard', () => {
     }
     expect(host.hits.get('/img/7.jpg')).toBeUndefined();
     await viaTrust.close();
+  });
+
+  it('reaches a trusted origin (the playground\'s file server) and nothing else on loopback', async () => {
+    const playground = new Downloader({ ...base, allowPrivate: false, trustedOrigins: [trustedHost.url] });
+    expect((await playground.download(`${trustedHost.url}/img/7.jpg`)).bytes.length).toBeGreaterThan(0);
+    // Same address, another port: not the trusted origin.
+    expect(await reason(playground, `${host.url}/img/7.jpg`)).toBe('blocked-address');
+    // A redirect out of the trusted origin meets the guard again.
+    expect(await reason(playground, `${trustedHost.url}/redirect?to=${encodeURIComponent(`${host.url}/img/7.jpg`)}`)).toBe('blocked-address');
+    expect(host.hits.get('/img/7.jpg')).toBeUndefined();
+    await playground.close();
+    expect(loadConfig({}).DOWNLOAD_TRUSTED_ORIGINS).toEqual([]);
+    expect(() => loadConfig({ DOWNLOAD_TRUSTED_ORIGINS: 'http://127.0.0.1:3210/attachments' })).toThrow(/DOWNLOAD_TRUSTED_ORIGINS/);
   });
 
   it('checks what the resolver returns, for every address, at connect time', async () => {

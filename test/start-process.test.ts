@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, redisAnswers } from '../core/redis.js';
 import { checkDeployment, DEPLOYMENTS_KEY } from '../core/store/deployment.js';
 import { startFakeDiscord, type FakeDiscord } from '../playground/server/index.js';
+import { freePort, listening } from './helpers/ports.js';
 import { deleteKeys } from './helpers/stack.js';
 
 let fake: FakeDiscord;
@@ -29,8 +30,6 @@ function start(env: NodeJS.ProcessEnv) {
   return { proc, exit };
 }
 
-/** A loopback port nothing listens on (no Redis answers there). */
-const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
 /** Process ids of redis-server processes serving `port` (their title is "redis-server 127.0.0.1:<port>"). */
 function redisServersOn(port: number): number[] {
@@ -48,6 +47,7 @@ function redisServersOn(port: number): number[] {
 
 beforeAll(async () => {
   fake = await startFakeDiscord();
+  playgroundPort = await freePort();
 });
 afterAll(async () => {
   child?.kill('SIGKILL');
@@ -58,6 +58,8 @@ afterAll(async () => {
   redis.disconnect();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+let playgroundPort = 0;
 
 describe('npm start', () => {
   it('runs the bot and its workers, and shuts down cleanly on SIGTERM', async () => {
@@ -71,6 +73,7 @@ describe('npm start', () => {
         DATA_DIR: dataDir,
         LOG_LEVEL: 'info',
         WORKER_QUEUES: 'collect,predict',
+        PLAYGROUND_PORT: String(playgroundPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -82,6 +85,9 @@ describe('npm start', () => {
     const reply = await (await fake.user('alice').runCommand('help', {})).reply();
     expect(reply.embeds[0]!.description).toContain('/train');
     expect(logs.join('')).toMatch(/"queue":"predict".*"msg":"worker started"/);
+    // With a token it runs on "Discord" only: no playground line, nothing on the playground's port.
+    expect(logs.join('')).not.toContain('playground');
+    expect(await listening(playgroundPort)).toBe(false);
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
@@ -97,7 +103,7 @@ describe('npm start', () => {
     const pairing = await checkDeployment(redis, existing);
     redis.disconnect();
     if (pairing.ok) deploymentIds.push(pairing.id);
-    const port = freePort();
+    const port = await freePort();
     const { exit } = start({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: `${fake.url}/api`, DATA_DIR: existing, QUEUE_PREFIX: prefix, REDIS_URL: `redis://127.0.0.1:${port}` });
     const { code, stderr: err } = await exit;
     expect(code).toBe(1);
@@ -108,7 +114,7 @@ describe('npm start', () => {
 
   it('stops the embedded redis-server it started when start-up fails later', async () => {
     const fresh = mkdtempSync(path.join(os.tmpdir(), 'kodiak-start-fresh-'));
-    const port = freePort();
+    const port = await freePort();
     // The bot cannot log in with a wrong token: start-up fails after the embedded Redis is up.
     const { exit } = start({ DISCORD_TOKEN: 'not-the-token', DISCORD_API_URL: `${fake.url}/api`, DATA_DIR: fresh, QUEUE_PREFIX: prefix, REDIS_URL: `redis://127.0.0.1:${port}`, WORKER_QUEUES: 'predict' });
     const { code, stderr: err, stdout } = await exit;

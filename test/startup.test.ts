@@ -15,11 +15,12 @@ function start(env: Record<string, string>) {
 }
 
 describe('npm start', () => {
-  it('without a token exits non-zero and says how to get one, without a stack trace', () => {
-    const { code, stderr } = start({});
+  it('without a token, asked to open the playground beyond loopback with no password, exits non-zero naming both variables, without a stack trace', () => {
+    // (Without a token it starts the playground: test/playground-start.test.ts.)
+    const { code, stderr } = start({ PLAYGROUND_HOST: '0.0.0.0' });
     expect(code).not.toBe(0);
-    expect(stderr).toContain('DISCORD_TOKEN');
-    expect(stderr).toContain('README');
+    expect(stderr).toContain('PLAYGROUND_HOST');
+    expect(stderr).toContain('PLAYGROUND_PASSWORD');
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 

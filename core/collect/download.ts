@@ -24,6 +24,8 @@ export interface DownloaderOptions {
   maxBytes: number;
   allowPrivate: boolean;
   trustedRanges?: string[];
+  /** Exact origins (scheme://host:port) reached despite a private address, e.g. the playground's file server. */
+  trustedOrigins?: string[];
   resolve?: Resolver;
   /** Extra say over which hosts may be fetched, redirects included. */
   allowHost?: (hostname: string) => boolean;
@@ -50,6 +52,7 @@ export function downloaderOptions(config: Config): DownloaderOptions {
     maxBytes: config.DOWNLOAD_MAX_BYTES,
     allowPrivate: config.ALLOW_PRIVATE_URLS,
     userAgent: userAgent(config.HTTP_CONTACT),
+    trustedOrigins: config.DOWNLOAD_TRUSTED_ORIGINS,
   };
 }
 
@@ -124,6 +127,9 @@ function robotsForbidAi(value: string | string[] | undefined): boolean {
 
 export class Downloader {
   private readonly agent: Agent;
+  /** Connects to trusted origins only: the address guard is off there, and only there. */
+  private readonly trustedAgent: Agent | undefined;
+  private readonly trustedOrigins: Set<string>;
   private readonly global: LimitFunction;
   private readonly hosts = new Map<string, LimitFunction>();
   private readonly policy: AddressPolicy;
@@ -131,13 +137,10 @@ export class Downloader {
   constructor(readonly opts: DownloaderOptions) {
     this.policy = { allowPrivate: opts.allowPrivate, trustedRanges: opts.trustedRanges };
     this.global = pLimit(opts.concurrency);
-    this.agent = new Agent({
-      connections: opts.perHost,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      keepAliveTimeout: 10_000,
-      connect: { timeout: opts.timeoutMs, lookup: guardedLookup(this.policy, opts.resolve ?? systemResolver) },
-    });
+    const agentOptions = { connections: opts.perHost, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, keepAliveTimeout: 10_000 };
+    this.agent = new Agent({ ...agentOptions, connect: { timeout: opts.timeoutMs, lookup: guardedLookup(this.policy, opts.resolve ?? systemResolver) } });
+    this.trustedOrigins = new Set((opts.trustedOrigins ?? []).map((o) => new URL(o).origin));
+    this.trustedAgent = this.trustedOrigins.size ? new Agent({ ...agentOptions, connect: { timeout: opts.timeoutMs } }) : undefined;
   }
 
   /** Download `url`, following redirects and retrying; throws RejectError on failure. */
@@ -182,12 +185,17 @@ export class Downloader {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RejectError('bad-url', url.protocol);
     if (url.username || url.password) throw new RejectError('bad-url', 'credentials in URL');
     if (this.opts.allowHost && !this.opts.allowHost(url.hostname)) throw new RejectError('blocked-address', url.hostname);
+    if (this.isTrusted(url)) return url;
     try {
       checkLiteralHost(url.hostname, this.policy);
     } catch (err) {
       throw new RejectError('blocked-address', (err as Error).message);
     }
     return url;
+  }
+
+  private isTrusted(url: URL): boolean {
+    return this.trustedOrigins.has(url.origin);
   }
 
   /** Per-host slot first, then a global one, so requests queued for a busy host hold no global slot. */
@@ -209,7 +217,7 @@ export class Downloader {
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(url, {
-        dispatcher: this.agent,
+        dispatcher: this.isTrusted(url) ? this.trustedAgent! : this.agent,
         method: 'GET',
         headers: { 'user-agent': this.opts.userAgent ?? userAgent(), accept: 'image/*,*/*;q=0.5' },
         signal: combined,
@@ -276,6 +284,7 @@ export class Downloader {
   }
 
   async close(): Promise<void> {
+    await this.trustedAgent?.close();
     await this.agent.close();
   }
 }

@@ -2,6 +2,7 @@
 // use, so a message posted either way is stored, logged and dispatched over the gateway alike.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FakeClock, SnowflakeFactory } from './clock.js';
 import { EventLog } from './events.js';
 import { Model, permissionBits, DEFAULT_BOT_PERMISSIONS, channelJson, memberJson, type ChannelRecord, type GuildSpec, type PermissionName, type UserRecord } from './model.js';
@@ -31,6 +32,14 @@ export interface FakeDiscordOptions {
    * directions); default 0. With 100-200 ms the 3-second interaction window means what it does on Discord.
    */
   latencyMs?: number;
+  /** Where to listen; default 127.0.0.1 on a free port (the playground picks its own). */
+  host?: string;
+  port?: number;
+  /**
+   * Fills the model from saved state instead of creating a fresh bot, owner and guilds (the
+   * playground's restart); returns who the bot and owner are and the token they had.
+   */
+  restore?: (core: Core) => { bot: UserRecord; owner: UserRecord; token: string };
 }
 
 /** One REST request as the fake answered it; 401, 403 and 429 count towards Discord's invalid-request ban. */
@@ -84,14 +93,18 @@ export class Core {
   /** Every REST request, in order (also the 401/403/429s the invalid-request counter reads). */
   readonly requests: RestRequest[] = [];
   latencyMs: number;
+  /** Serves what is neither the API nor an attachment (the playground's page); 404 when unset. */
+  web?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
   constructor(readonly options: FakeDiscordOptions = {}) {
     this.limiter = new RateLimiter(this.clock, options.rateLimits);
     this.latencyMs = options.latencyMs ?? 0;
-    this.bot = this.model.addUser(options.botName ?? 'Kodiak', true);
+    const restored = options.restore?.(this);
+    this.bot = restored?.bot ?? this.model.addUser(options.botName ?? 'Kodiak', true);
     this.applicationId = this.bot.id; // Discord bots created today share their application's id
-    this.owner = this.model.addUser('guild-owner');
-    this.token = options.token ?? `${Buffer.from(this.bot.id).toString('base64url')}.fake.${randomBytes(18).toString('base64url')}`;
+    this.owner = restored?.owner ?? this.model.addUser('guild-owner');
+    this.token = restored?.token ?? options.token ?? `${Buffer.from(this.bot.id).toString('base64url')}.fake.${randomBytes(18).toString('base64url')}`;
+    if (restored) return;
     for (const spec of options.guilds ?? [{}]) {
       const guild = this.model.addGuild(spec, this.owner.id);
       const botRole = this.model.addRole(guild, options.botName ?? 'Kodiak', permissionBits(options.botPermissions ?? DEFAULT_BOT_PERMISSIONS), true);

@@ -97,6 +97,15 @@ export class EventLog {
     });
   }
 
+  /** Calls `listener` with every event recorded from now on; returns the unsubscribe. */
+  subscribe(listener: (event: FakeEvent) => void): () => void {
+    const onEvent = (event?: FakeEvent): void => {
+      if (event) listener(event);
+    };
+    this.emitter.on('event', onEvent);
+    return () => this.emitter.off('event', onEvent);
+  }
+
   /** Wakes every waiter without recording anything (used when the clock jumps). */
   poke(): void {
     this.emitter.emit('event');

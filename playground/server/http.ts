@@ -59,7 +59,7 @@ async function handle(core: Core, routes: { route: Route; segments: string[] }[]
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = (req.method ?? 'GET').toUpperCase();
   if (method === 'GET' && url.pathname.startsWith('/attachments/')) return serveAttachment(core, url.pathname, res);
-  if (!url.pathname.startsWith(API_PREFIX + '/')) return send(res, 404, Errors.notFound().toJSON());
+  if (!url.pathname.startsWith(API_PREFIX + '/')) return core.web ? core.web(req, res) : send(res, 404, Errors.notFound().toJSON());
   // The request travels to Discord, is answered, and the answer travels back: latency each way.
   const latency = core.latencyMs;
   if (latency > 0) await sleep(latency);

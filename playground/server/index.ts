@@ -83,7 +83,8 @@ export class FakeDiscord {
   private readonly users = new Map<string, FakeUser>();
 
   constructor(
-    private readonly core: Core,
+    /** The server's state; the playground's page and store read it, tests use the methods below. */
+    readonly core: Core,
     private readonly interactions: Interactions,
     private readonly gateway: Gateway,
     private readonly server: Server,
@@ -222,6 +223,9 @@ export class FakeDiscord {
     const existing = this.users.get(name);
     if (existing) return existing;
     const core = this.core;
+    // A member restored from saved state (the playground after a restart) is the same person again.
+    const saved = this.restoredUser(name);
+    if (saved) return saved;
     const guild = [...core.model.guilds.values()].find((g) => g.id === options.guild || g.name === options.guild) ?? [...core.model.guilds.values()][0]!;
     const record = core.model.addUser(name);
     const roleIds = (options.roles ?? []).map((r) => {
@@ -232,6 +236,15 @@ export class FakeDiscord {
     const member = core.model.addMember(guild, record.id, roleIds);
     announceMember(core, guild.id, memberJson(core.model, member));
     const user = new FakeUser(core, this.interactions, record, (channel) => this.channel(channel).id);
+    this.users.set(name, user);
+    return user;
+  }
+
+  private restoredUser(name: string): FakeUser | undefined {
+    if (!this.core.options.restore) return undefined;
+    const record = [...this.core.model.users.values()].find((u) => u.username === name && !u.bot && u.id !== this.core.owner.id);
+    if (!record) return undefined;
+    const user = new FakeUser(this.core, this.interactions, record, (channel) => this.channel(channel).id);
     this.users.set(name, user);
     return user;
   }
@@ -365,6 +378,12 @@ export function isEphemeral(message: { flags?: number }): boolean {
   return ((message.flags ?? 0) & MessageFlag.Ephemeral) !== 0;
 }
 
+/** The address the bot (on this machine) uses when the server listens on every interface. */
+function reachableHost(host = '127.0.0.1'): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   const core = new Core(options);
   const interactions = new Interactions(core);
@@ -372,9 +391,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const gateway = new Gateway(core, server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://${reachableHost(options.host)}:${(server.address() as AddressInfo).port}`;
   core.baseUrl = url;
   core.messages.baseUrl = url;
   return new FakeDiscord(core, interactions, gateway, server, url);
