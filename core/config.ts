@@ -91,6 +91,7 @@ const schema = z.object({
   CLEAN_CONCURRENCY: int(1, 8).default(1),
   PREDICT_CONCURRENCY: int(1, 64).default(4),
   NOTIFY_CONCURRENCY: int(1, 64).default(4),
+  WORKER_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
 
   // Collection
   HTTP_CONTACT: contact.optional(),

@@ -98,6 +98,22 @@ describe('trainHead', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('gives the event loop a turn between batches, so the job lock can be renewed while it trains', async () => {
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const epochs = 3;
+    const batchSize = 32;
+    await trainHead(train.X, train.y, { nClasses, dim, epochs, batchSize, yieldBudgetMs: 0 });
+    ticking = false;
+    // One turn per step at least (once per epoch was the old rhythm: 3 turns for 24 steps).
+    expect(turns).toBeGreaterThanOrEqual(epochs * Math.ceil(240 / batchSize));
+  });
+
   it('rejects labels outside the classes', async () => {
     await expect(trainHead(train.X, Int32Array.from(train.y, () => 5), { nClasses, dim })).rejects.toThrow(/label 5/);
   });

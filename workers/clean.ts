@@ -10,9 +10,6 @@ import { initBackend } from '../core/ml/backend.js';
 import { runClean, type CleanProgress, type StoredCleanReport } from '../core/clean/runClean.js';
 import { getRuntime, notifyBot, type WorkerRuntime } from './runtime.js';
 
-/** Head training per fold blocks the event loop for a while; a short lock would look stalled. */
-export const lockDurationMs = 5 * 60_000;
-
 export async function init(rt: WorkerRuntime): Promise<{ backend: string }> {
   const info = await initBackend(rt.config.TF_BACKEND);
   return { backend: info.name };

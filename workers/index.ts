@@ -9,15 +9,23 @@ import { searchNotes } from '../core/collect/identity.js';
 import { releaseRun } from '../core/quotas.js';
 import { sweepFilesInBackground } from '../core/store/gc.js';
 import { announceWorker, describeWorker } from '../core/workerRegistry.js';
+import { JobHandBack } from './handBack.js';
 import { getRuntime, notifyBot, setRuntime, type WorkerRuntime } from './runtime.js';
 
 export interface ProcessorModule {
   default: (job: Job) => Promise<unknown>;
   /** `note`: what /status should add about this worker now (e.g. a backbone fallback); re-read at every announcement. */
   init?: (rt: WorkerRuntime) => Promise<{ backend: string; note?: () => string | undefined }>;
-  /** How long a job may run without renewing its lock; long for training. */
-  lockDurationMs?: number;
 }
+
+/**
+ * A job's lock lasts 30 s and is renewed every 15 s; the processors never hold the event loop
+ * that long (training yields between batches). A worker that dies (kill -9, a lost machine)
+ * leaves its job to the stalled check, which every worker runs every 15 s: the job is back in
+ * `wait` within about 45 s of the last renewal, and is run once more, not twice.
+ */
+const LOCK_DURATION_MS = 30_000;
+const STALLED_INTERVAL_MS = 15_000;
 
 /** The notify queue is consumed inside the bot process, not here. */
 export type WorkerQueue = Exclude<QueueName, 'notify'>;
@@ -55,6 +63,7 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
   if (queues.includes('collect')) for (const note of searchNotes(config)) log.warn({ search: note.kind }, note.text);
   if (queues.includes('collect')) sweepFilesInBackground(rt, 'collect worker started');
   const workers: Worker[] = [];
+  const handBack = new JobHandBack(log);
   const withdrawals: (() => Promise<void>)[] = [];
   const backends: RunningWorkers['backends'] = {};
   const byQueue = new Map<string, Worker>();
@@ -64,11 +73,12 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
     const mod = await load();
     const { backend, note } = (await mod.init?.(rt)) ?? { backend: 'none (no ML)' };
     backends[queue] = backend;
-    const worker = new Worker(queue, mod.default, {
+    const worker = new Worker(queue, handBack.wrap(mod.default), {
       connection: rt.redis.duplicate(),
       prefix: config.QUEUE_PREFIX,
       concurrency: config[CONCURRENCY_VAR[queue]],
-      lockDuration: mod.lockDurationMs ?? 30_000,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
     });
     worker.on('error', (err) => log.error({ err, queue }, 'worker error'));
     worker.on('failed', (job, err) => void reportFailure(rt, queue, job, err));
@@ -87,7 +97,8 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
     backends,
     async close() {
       await stopListening();
-      await Promise.all(workers.map((w) => w.close()));
+      // Running jobs are aborted and handed back to their queue within the grace period.
+      await handBack.close(workers, config.WORKER_SHUTDOWN_GRACE_MS);
       await Promise.all(withdrawals.map((w) => w()));
       await closeSharedDownloader(config);
     },

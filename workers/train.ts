@@ -12,9 +12,6 @@ import { backboneStatus } from '../core/ml/backbones/index.js';
 import { trainDataset, trainReport } from '../core/ml/trainDataset.js';
 import { getRuntime, notifyBot, type WorkerRuntime } from './runtime.js';
 
-/** Training blocks for minutes at a time; a short lock would let BullMQ think it stalled. */
-export const lockDurationMs = 10 * 60_000;
-
 /** What /status should know about this process's backbone: set when training fell back. */
 export const currentBackboneNote = (): string | undefined => backboneStatus()?.note;
 

@@ -34,6 +34,8 @@ export interface HeadOptions {
   onEpoch?: (e: EpochStats) => void;
   signal?: AbortSignal;
   valid?: { X: Float32Array; y: Int32Array };
+  /** Longest stretch of steps between event-loop turns, ms (default 20; 0 = a turn every step). */
+  yieldBudgetMs?: number;
 }
 
 export interface HeadJSON {
@@ -87,6 +89,21 @@ export function lossAndAccuracy(proba: Float32Array, y: Int32Array, nClasses: nu
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * Training runs on the worker's main thread, where BullMQ renews the job's lock, the cancel
+ * listener and progress updates run too: a loop that never yields lets the lock expire and the
+ * job be taken for stalled (and run twice). So the step loop hands the event loop a turn
+ * whenever it has held it for `budgetMs`: a few dozen microseconds per turn, at most every 20 ms.
+ */
+export function yielder(budgetMs = 20): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < budgetMs) return;
+    await yieldToEventLoop();
+    since = performance.now();
+  };
+}
+
 /** Trains a head on row-major features `X` (n x dim) with integer labels `y`. */
 export async function trainHead(X: Float32Array, y: Int32Array, options: HeadOptions): Promise<TrainedHead> {
   const o = { ...HEAD_DEFAULTS, ...stripUndefined(options) };
@@ -101,6 +118,7 @@ export async function trainHead(X: Float32Array, y: Int32Array, options: HeadOpt
   const stepsPerEpoch = Math.ceil(n / o.batchSize);
   const totalSteps = stepsPerEpoch * o.epochs;
   const history: EpochStats[] = [];
+  const pause = o.yieldBudgetMs === 0 ? yieldToEventLoop : yielder(o.yieldBudgetMs);
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const order = permutation(n, random);
@@ -108,6 +126,7 @@ export async function trainHead(X: Float32Array, y: Int32Array, options: HeadOpt
       let correct = 0;
       let lr = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
+        await pause();
         o.signal?.throwIfAborted();
         const step = epoch * stepsPerEpoch + s;
         const sched = oneCycle(step, totalSteps, o.lr);
