@@ -65,6 +65,25 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max
   return Buffer.concat(chunks, total);
 }
 
+/** MediaWiki errors that mean "come back later" (maxlag sends Retry-After); the rest are errors. */
+const MEDIAWIKI_WAIT = new Set(['maxlag', 'ratelimited']);
+
+/**
+ * A MediaWiki API error: it arrives as HTTP 200 with a MediaWiki-API-Error header and
+ * {"error": {"code", "info"}} in the body, and would otherwise read as zero results.
+ */
+function mediaWikiError(res: HttpAnswer): { code: string; info: string } | undefined {
+  const header = res.headers['mediawiki-api-error'];
+  if (!header) return undefined;
+  const code = String(Array.isArray(header) ? header[0] : header);
+  try {
+    const body = JSON.parse(res.text) as { error?: { code?: string; info?: string } };
+    return { code: body.error?.code ?? code, info: body.error?.info ?? '' };
+  } catch {
+    return { code, info: '' };
+  }
+}
+
 export class ProviderHttp {
   constructor(
     readonly provider: SearchProviderId,
@@ -78,14 +97,17 @@ export class ProviderHttp {
       await pacer?.take(this.provider, ro.signal);
       const res = await this.once(url, ro);
       const said = rateLimitWait(res.headers, parseRetryAfter(res.headers['retry-after']));
-      if (res.status === 429) {
+      const apiError = mediaWikiError(res);
+      if (apiError && !MEDIAWIKI_WAIT.has(apiError.code)) throw new ProviderError(`API error ${apiError.code}: ${apiError.info}`.trim(), res.status);
+      if (res.status === 429 || apiError) {
         // Remembered in Redis, so no round, job or worker asks again before the time is up.
-        await pacer?.coolDown(this.provider, said ?? DEFAULT_COOLDOWN_MS, 'rate limited (429)');
+        await pacer?.coolDown(this.provider, said ?? (apiError ? 5000 : DEFAULT_COOLDOWN_MS), apiError ? `busy (${apiError.code})` : 'rate limited (429)');
         if (attempt < retries && (said ?? 2000) <= (this.opts.maxRetryAfterMs ?? 5000)) {
           if (!pacer) await sleep(said ?? 1000 * 2 ** attempt, undefined, { signal: ro.signal });
           continue;
         }
-        throw new ProviderError(`rate limited (429)${said !== undefined ? `, retry after ${formatWait(said)}` : ''}`, 429, said);
+        const what = apiError ? `busy (${apiError.code}: ${apiError.info})` : 'rate limited (429)';
+        throw new ProviderError(`${what}${said !== undefined ? `, retry after ${formatWait(said)}` : ''}`, 429, said);
       }
       if (said !== undefined && res.status < 300) await pacer?.coolDown(this.provider, said, 'its rate limit is used up (X-RateLimit-Remaining: 0)');
       if (res.status === 401 || res.status === 403) {

@@ -10,7 +10,7 @@ import { SearchPacer } from './pacing.js';
 import type { Redis } from '../../redis.js';
 import { OpenverseProvider } from './openverse.js';
 import { ProviderError, type SearchHit, type SearchProvider } from './types.js';
-import { WikimediaProvider } from './wikimedia.js';
+import { thumbWidthFor, WikimediaProvider } from './wikimedia.js';
 
 export { ProviderError, type SearchHit, type SearchProvider };
 
@@ -41,7 +41,7 @@ export function createProviders(config: Config, only?: SearchProviderId, pacer?:
         break;
       case 'wikimedia':
         // Sending what its policy refuses would only earn 403s (and, repeated, a block).
-        if (config.HTTP_CONTACT) providers.push(new WikimediaProvider(config.WIKIMEDIA_URL, http(id)));
+        if (config.HTTP_CONTACT) providers.push(new WikimediaProvider(config.WIKIMEDIA_URL, http(id), thumbWidthFor(config.MAX_IMAGE_SIZE)));
         else skipped.wikimedia = WIKIMEDIA_NEEDS_CONTACT;
         break;
       case 'duckduckgo':

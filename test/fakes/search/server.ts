@@ -5,6 +5,7 @@
 //   Brave       GET /res/v1/images/search?q&count (X-Subscription-Token needed)
 // Point OPENVERSE_URL, WIKIMEDIA_URL, DUCKDUCKGO_URL and BRAVE_URL at `url`.
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 
 export type FakeProvider = 'openverse' | 'wikimedia' | 'duckduckgo' | 'brave';
@@ -21,6 +22,8 @@ export interface FakeImage {
 export interface Failure {
   status: number;
   retryAfter?: number;
+  /** Wikimedia: an API error with this code, sent as MediaWiki does (HTTP 200, MediaWiki-API-Error). */
+  apiError?: string;
   /** Fail this many requests, then answer normally (default: always). */
   times?: number;
 }
@@ -36,6 +39,8 @@ export interface FakeSearchOptions {
    * [{ limit: 5, windowMs: 3_600_000 }, { limit: 100, windowMs: 86_400_000 }]; default: none.
    */
   openverseAnonRate?: { limit: number; windowMs: number }[];
+  /** Wikimedia: imageinfo for at most this many pages per answer, the rest after `iicontinue`. */
+  wikimediaImageinfoLimit?: number;
 }
 
 export interface FakeSearch {
@@ -96,14 +101,25 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
     res.end(text);
   }
 
+  /** MediaWiki's errors: HTTP 200, a MediaWiki-API-Error header, {"error": {...}}; maxlag adds Retry-After. */
+  function mediaWikiError(res: http.ServerResponse, code: string, retryAfter = 5) {
+    const maxlag = code === 'maxlag';
+    const info = maxlag ? `Waiting for 10.64.48.5: ${retryAfter}.2 seconds lagged.` : code === 'badvalue' ? 'Unrecognized value for parameter "prop": imageinfo2.' : `The request failed (${code}).`;
+    const error = { code, info, ...(maxlag ? { host: '10.64.48.5', lag: retryAfter + 0.2, type: 'db' } : {}), docref: 'See https://commons.wikimedia.org/w/api.php for API usage.' };
+    json(res, 200, { error, servedby: 'mw-api-ext.eqiad.main-1' }, { 'mediawiki-api-error': code, ...(maxlag ? { 'retry-after': String(retryAfter), 'x-database-lag': String(retryAfter + 0.2) } : {}) });
+  }
+
   /** Answer with the scripted failure, if one is due; true when it did. */
-  function maybeFail(provider: FakeProvider, res: http.ServerResponse): boolean {
+  function maybeFail(provider: FakeProvider, res: http.ServerResponse, url: URL): boolean {
     const f = opts.failures?.[provider];
     if (!f) return false;
+    // MediaWiki answers maxlag only to clients that send maxlag.
+    if (f.apiError === 'maxlag' && !url.searchParams.has('maxlag')) return false;
     const n = (failed[provider] ?? 0) + 1;
     if (f.times !== undefined && n > f.times) return false;
     failed[provider] = n;
-    if (f.status === 429) throttled(provider, res, f.retryAfter ?? 60);
+    if (f.apiError) mediaWikiError(res, f.apiError, f.retryAfter);
+    else if (f.status === 429) throttled(provider, res, f.retryAfter ?? 60);
     else json(res, f.status, { detail: 'Internal error' });
     return true;
   }
@@ -169,9 +185,19 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
     const limit = Number(url.searchParams.get('gsrlimit') ?? 10);
     const all = opts.images('wikimedia', q);
     const slice = all.slice(offset, offset + limit);
-    json(res, 200, {
-      batchcomplete: true,
-      ...(offset + limit < all.length ? { continue: { gsroffset: offset + limit, continue: 'gsroffset||' } } : {}),
+    // Prop continuation: imageinfo for part of the batch; the rest comes after `iicontinue`, for
+    // the same generator batch (which is why the whole `continue` object must be echoed).
+    const infoLimit = opts.wikimediaImageinfoLimit ?? Infinity;
+    const from = Number(/^File_(\d+)\.jpg\|/.exec(url.searchParams.get('iicontinue') ?? '')?.[1] ?? offset) - offset;
+    const to = from + infoLimit;
+    const cont =
+      to < slice.length
+        ? { iicontinue: `File_${offset + to}.jpg|20240101000000`, ...(offset ? { gsroffset: offset } : {}), continue: 'gsroffset||' }
+        : offset + limit < all.length
+          ? { gsroffset: offset + limit, continue: 'gsroffset||' }
+          : undefined;
+    const body = JSON.stringify({
+      ...(cont ? { continue: cont } : { batchcomplete: true }),
       query: {
         pages: slice.map((im, i) => ({
           pageid: 1000 + offset + i,
@@ -179,27 +205,34 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
           title: `File:${im.title ?? `Picture ${offset + i}`}.jpg`,
           index: offset + i + 1,
           imagerepository: 'local',
-          imageinfo: [
-            {
-              size: 12345,
-              width: im.width ?? 320,
-              height: im.height ?? 240,
-              thumburl: im.url,
-              thumbwidth: im.width ?? 320,
-              thumbheight: im.height ?? 240,
-              url: `${im.url}?original`,
-              descriptionurl: `https://commons.wikimedia.org/wiki/File:Picture_${offset + i}.jpg`,
-              descriptionshorturl: `https://commons.wikimedia.org/w/index.php?curid=${1000 + offset + i}`,
-              mime: 'image/jpeg',
-              extmetadata: {
-                LicenseShortName: { value: im.license ?? 'CC BY-SA 4.0', source: 'commons-desc-page', hidden: '' },
-                Artist: { value: `<a href="//commons.wikimedia.org/wiki/User:X" title="User:X">${im.creator ?? 'Jane Doe'}</a>`, source: 'commons-desc-page' },
-              },
-            },
-          ],
+          ...(i >= from && i < to ? { imageinfo: [imageinfo(im, offset + i)] } : {}),
         })),
       },
     });
+    // Wikimedia compresses for clients that ask, as its robot policy asks them to.
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const bytes = gzip ? gzipSync(body) : Buffer.from(body);
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length, ...(gzip ? { 'content-encoding': 'gzip', vary: 'Accept-Encoding' } : {}) });
+    res.end(bytes);
+  }
+
+  function imageinfo(im: FakeImage, n: number) {
+    return {
+      size: 12345,
+      width: im.width ?? 320,
+      height: im.height ?? 240,
+      thumburl: im.url,
+      thumbwidth: im.width ?? 320,
+      thumbheight: im.height ?? 240,
+      url: `${im.url}?original`,
+      descriptionurl: `https://commons.wikimedia.org/wiki/File:Picture_${n}.jpg`,
+      descriptionshorturl: `https://commons.wikimedia.org/w/index.php?curid=${1000 + n}`,
+      mime: 'image/jpeg',
+      extmetadata: {
+        LicenseShortName: { value: im.license ?? 'CC BY-SA 4.0', source: 'commons-desc-page', hidden: '' },
+        Artist: { value: `<a href="//commons.wikimedia.org/wiki/User:X" title="User:X">${im.creator ?? 'Jane Doe'}</a>`, source: 'commons-desc-page' },
+      },
+    };
   }
 
   function duckduckgo(url: URL, req: http.IncomingMessage, res: http.ServerResponse) {
@@ -279,7 +312,7 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
       issuedToken = `token-${Date.now()}`;
       return json(res, 200, { access_token: issuedToken, scope: 'read write groups', expires_in: 36000, token_type: 'Bearer' });
     }
-    if (maybeFail(provider, res)) return;
+    if (maybeFail(provider, res, url)) return;
     if (provider === 'openverse') return openverse(url, req, res);
     if (provider === 'wikimedia') return wikimedia(url, req, res);
     if (provider === 'duckduckgo') return duckduckgo(url, req, res);
