@@ -2,7 +2,7 @@
 // the suspect's decisions (one per image per report, through core DecisionLog), undo, and the
 // Redis map from a posted message to its (report, suspect) for reactions.
 import { PermissionFlagsBits, type PermissionsBitField } from 'discord.js';
-import type { Decider, Decision, DecisionAction } from '../core/clean/decisions.js';
+import type { Decider, Decision, DecisionAction, ReportLookup } from '../core/clean/decisions.js';
 import type { StoredCleanReport } from '../core/clean/runClean.js';
 import type { Suspect } from '../core/clean/types.js';
 import { UserError } from '../core/errors.js';
@@ -51,10 +51,16 @@ function plan(s: Suspect, action: SuspectAction): { id: string; label: string; a
   }
 }
 
-export async function requireReport(ctx: Ctx, reportId: string): Promise<StoredCleanReport> {
-  const report = (await ctx.decisions.loadReport(reportId)) as StoredCleanReport | undefined;
-  if (!report?.dataset) throw new UserError('this cleaning report has expired: run /clean again for a fresh one');
-  return report;
+const REPORT_PROBLEMS: Record<Exclude<ReportLookup, { ok: true }>['problem'], string> = {
+  missing: 'this cleaning report has expired: run /clean again for a fresh one',
+  foreign: 'this cleaning report belongs to another server: nothing changed',
+};
+
+/** The report a click or reaction in `guildId` names; a UserError when it is gone or another guild's. */
+export async function requireReport(ctx: Ctx, reportId: string, guildId: string | null): Promise<StoredCleanReport> {
+  const found = await ctx.decisions.reportForGuild(reportId, guildId);
+  if (!found.ok) throw new UserError(REPORT_PROBLEMS[found.problem]);
+  return found.report as StoredCleanReport;
 }
 
 export function requireSuspect(report: StoredCleanReport, index: number): Suspect {

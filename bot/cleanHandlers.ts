@@ -102,7 +102,7 @@ async function showMore(interaction: ComponentInteraction, ctx: BotContext, repo
 
 async function handleComponent(interaction: ComponentInteraction, args: string[], ctx: BotContext): Promise<void> {
   const [reportId = '', indexText = '', action = '', arg] = args;
-  const report = await requireReport(ctx, reportId);
+  const report = await requireReport(ctx, reportId, interaction.guildId);
   if (action === 'more') return showMore(interaction, ctx, report, Number(indexText), Number(arg) || DEFAULT_PAGE);
   const index = Number(indexText);
   const suspect = requireSuspect(report, index);
@@ -142,9 +142,15 @@ async function replyQuietly(message: Message | PartialMessage, content: string):
 export const cleanReactions: ReactionHandler = async (reaction, user, ctx) => {
   const where = await suspectOfMessage(ctx, reaction.message.id);
   if (!where) return false;
-  const report = (await ctx.decisions.loadReport(where.reportId)) as StoredCleanReport | undefined;
-  const suspect = report?.suspects[where.index];
-  if (!report?.dataset || !suspect) return true;
+  // The message map is ours, but check the guild anyway: a decision never crosses servers.
+  const found = await ctx.decisions.reportForGuild(where.reportId, reaction.message.guildId);
+  if (!found.ok) {
+    if (found.problem === 'foreign') await removeReaction(reaction, user.id, ctx);
+    return true;
+  }
+  const report = found.report as StoredCleanReport;
+  const suspect = report.suspects[where.index];
+  if (!suspect) return true;
   const action = reactionAction(reaction.emoji.name, report, suspect);
   if (!action) return true;
   const message = reaction.message;

@@ -325,9 +325,27 @@ export class DecisionLog {
     return json ? (JSON.parse(json) as CleanReport) : undefined;
   }
 
+  /**
+   * The report a button or reaction names, for the guild the click came from only: a custom_id
+   * is text a client sends, so its report id proves nothing about where the report belongs.
+   */
+  async reportForGuild(reportId: string, guildId: string | null | undefined): Promise<ReportLookup> {
+    const report = await this.loadReport(reportId);
+    if (!report?.dataset) return { ok: false, problem: 'missing' };
+    if (!reportBelongsToGuild(report, guildId)) return { ok: false, problem: 'foreign' };
+    return { ok: true, report };
+  }
+
   async latestReportId(ref: DatasetRef): Promise<string | undefined> {
     return (await this.redis.get(this.keys(ref).latest)) ?? undefined;
   }
+}
+
+export type ReportLookup = { ok: true; report: CleanReport } | { ok: false; problem: 'missing' | 'foreign' };
+
+/** A report belongs to the guild of the dataset it is about. */
+export function reportBelongsToGuild(report: Pick<CleanReport, 'dataset'>, guildId: string | null | undefined): boolean {
+  return !!guildId && report.dataset?.guildId === guildId;
 }
 
 function parseDecision(data: string, state: string, undo: string): Decision {

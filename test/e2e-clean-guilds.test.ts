@@ -1,0 +1,106 @@
+// Cleaner buttons and reactions act only in the server their report belongs to. A custom_id is
+// text a client sends, so a message in server Beta carrying the buttons of a report about
+// server Alpha's dataset (here: Alpha's suspects posted into Beta) must change nothing, show
+// nothing of Alpha's, and tell the clicker so; the same buttons in Alpha still work.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postPage } from '../bot/cleanPosting.js';
+import { addFromFolder } from '../core/collect/collect.js';
+import type { StoredCleanReport } from '../core/clean/runClean.js';
+import { isEphemeral, type FakeMessage } from '../playground/server/index.js';
+import { syntheticImages, SYNTHETIC_CLASSES } from './fixtures/images.js';
+import { startKodiak, type Kodiak } from './helpers/harness.js';
+
+const CLASSES = [...SYNTHETIC_CLASSES];
+let k: Kodiak;
+let folder: string;
+let report: StoredCleanReport;
+const alphaRef = () => ({ guildId: k.fake.guilds[0]!.id, name: 'shapes' });
+
+/** Polls the fake (a reaction handler answers nothing observable until it removes the reaction). */
+async function until(check: () => boolean, what: string, timeout = 15_000): Promise<void> {
+  const end = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Posts suspect 0 of the report (and the "Show more" footer) in a channel, as /clean would. */
+async function postIn(channel: string): Promise<{ suspect: FakeMessage; footer: FakeMessage }> {
+  const since = k.fake.mark();
+  // postPage posts each suspect once per report; clear the marks to post the same page again.
+  for (const key of await k.ctx.redis.keys(`${k.config.QUEUE_PREFIX}:clean:posted:*`)) await k.ctx.redis.del(key);
+  await postPage(k.ctx, k.fake.channel(channel).id, report, 0, 1);
+  const suspect = await k.fake.waitForMessage((m) => m.content.startsWith('**1/2**'), { since, channel });
+  const footer = await k.fake.waitForMessage((m) => m.content.startsWith('Showing') || buttons(m).some((b) => b?.startsWith('Show')), { since, channel });
+  return { suspect, footer };
+}
+
+const buttons = (m: FakeMessage): (string | undefined)[] =>
+  ((m.components ?? []) as unknown as { components?: { label?: string }[] }[]).flatMap((row) => (row.components ?? []).map((c) => c.label));
+
+beforeAll(async () => {
+  folder = fs.mkdtempSync(path.join(os.tmpdir(), 'kodiak-clean-guilds-'));
+  for (const img of await syntheticImages(2, { size: 64, seed: 5 })) {
+    fs.mkdirSync(path.join(folder, img.label), { recursive: true });
+    fs.writeFileSync(path.join(folder, img.label, `${img.classIndex}-${fs.readdirSync(path.join(folder, img.label)).length}.jpg`), img.bytes);
+  }
+  k = await startKodiak({
+    queues: [],
+    discord: { guilds: [{ name: 'Alpha', channels: ['alpha'] }, { name: 'Beta', channels: ['beta'] }] },
+  });
+  await k.ctx.datasets.create(alphaRef(), CLASSES, 'test');
+  await addFromFolder({ services: k.services, dataset: alphaRef(), folder });
+  const items = (await k.ctx.datasets.items(alphaRef())).slice(0, 2);
+  report = {
+    id: 'guilds-1',
+    dataset: alphaRef(),
+    createdAt: Date.now(),
+    kind: 'labels',
+    classes: CLASSES,
+    suspects: items.map((it) => ({ id: it.id, source: it.source.path!, label: it.label, suggested: CLASSES.find((c) => c !== it.label)!, score: 0.9, kind: 'label' as const, reason: 'planted' })),
+    summary: { nItems: 6, counts: { label: 2, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
+  };
+  await k.ctx.decisions.saveReport(report);
+}, 60_000);
+
+afterAll(async () => {
+  await k?.stop();
+  if (folder) fs.rmSync(folder, { recursive: true, force: true });
+});
+
+describe('cleaner ids are checked against the server they come from', () => {
+  it("Alpha's buttons and reactions clicked in Beta change nothing and post nothing", async () => {
+    const { suspect, footer } = await postIn('beta');
+    const mallory = k.fake.user('mallory', { guild: 'Beta', permissions: ['ManageMessages'] });
+    const target = report.suspects[0]!.id;
+
+    const del = await (await mallory.click(suspect, 'Delete')).reply();
+    expect(isEphemeral(del)).toBe(true);
+    expect(del.content).toMatch(/belongs to another server: nothing changed/);
+
+    const more = await (await mallory.click(footer, 'Show 1 more')).reply();
+    expect(isEphemeral(more)).toBe(true);
+    expect(more.content).toMatch(/belongs to another server/);
+
+    await mallory.react(suspect, '🗑️');
+    // The bot takes a reaction it will not act on away again.
+    await until(() => (k.fake.message(suspect.id).reactions ?? []).every((r) => r.emoji.name !== '🗑️' || r.count === 0), 'the reaction to be removed');
+
+    expect((await k.ctx.datasets.getItem(alphaRef(), target))?.status).toBe('active');
+    expect(await k.ctx.decisions.auditLog(alphaRef())).toEqual([]);
+    // Nothing of Alpha's was shown in Beta by "Show more".
+    expect(k.fake.messages('beta').filter((m) => m.content.startsWith('**2/2**'))).toEqual([]);
+  }, 60_000);
+
+  it('the same buttons in Alpha work', async () => {
+    const { suspect } = await postIn('alpha');
+    const alice = k.fake.user('alice', { guild: 'Alpha', permissions: ['ManageMessages'] });
+    await (await alice.click(suspect, 'Delete')).acknowledged();
+    expect((await k.ctx.datasets.getItem(alphaRef(), report.suspects[0]!.id))?.status).toBe('trashed');
+    expect((await k.ctx.decisions.auditLog(alphaRef())).map((e) => e.userName)).toEqual(['alice']);
+  }, 60_000);
+});
