@@ -10,6 +10,7 @@ import type { Decider } from '../core/clean/decisions.js';
 import type { StoredCleanReport } from '../core/clean/runClean.js';
 import type { Suspect } from '../core/clean/types.js';
 import { UserError } from '../core/errors.js';
+import { escapeMarkdown } from '../core/render/markdown.js';
 import {
   currentDecisions,
   decideSuspect,
@@ -173,6 +174,6 @@ export const cleanReactions: ReactionHandler = async (reaction, user, ctx) => {
     return true;
   }
   await removeReaction(reaction, user.id, ctx);
-  await replyQuietly(message, `${outcomeText(r, suspect)} (the reaction of ${by.name} changed nothing)`);
+  await replyQuietly(message, `${outcomeText(r, suspect)} (the reaction of ${escapeMarkdown(by.name)} changed nothing)`);
   return true;
 };

@@ -9,7 +9,6 @@ import {
   ButtonStyle,
   EmbedBuilder,
   StringSelectMenuBuilder,
-  escapeMarkdown,
   type MessageActionRowComponentBuilder,
   type MessageEditOptions,
 } from 'discord.js';
@@ -17,6 +16,7 @@ import sharp from 'sharp';
 import type { Decision } from '../core/clean/decisions.js';
 import type { CleanProgress } from '../core/clean/runClean.js';
 import { cleanPayload } from '../core/jobs.js';
+import { escapeMarkdown, sourceText } from '../core/render/markdown.js';
 import type { CleanReport, Suspect, SuspectKind } from '../core/clean/types.js';
 import type { BlobStore } from '../core/store/types.js';
 import { progressBar } from './progress.js';
@@ -52,11 +52,6 @@ export function bareEmoji(name: string | null | undefined): string {
   return (name ?? '').replace(/\uFE0F/g, '');
 }
 
-function sourceLine(source: string): string {
-  // Angle brackets keep Discord from embedding a preview of the URL.
-  return /^https?:\/\//.test(source) ? `<${source}>` : `\`${source.replace(/`/g, "'")}\``;
-}
-
 /** The reactions this suspect understands, as the legend lists them. */
 export function reactionLegend(report: CleanReport, s: Suspect): string {
   if (s.kind === 'duplicate') return `React ${KEEP_EMOJI} keep both · ${DELETE_EMOJI} delete the right one`;
@@ -81,7 +76,7 @@ export function suspectHeadline(s: Suspect): string {
 
 export function suspectText(report: CleanReport, index: number): string {
   const s = report.suspects[index]!;
-  const sources = s.pairWith ? `left ${sourceLine(s.source)}\nright ${sourceLine(s.pairWith.source)}` : sourceLine(s.source);
+  const sources = s.pairWith ? `left ${sourceText(s.source)}\nright ${sourceText(s.pairWith.source)}` : sourceText(s.source);
   return [`**${index + 1}/${report.suspects.length}** ${KIND_TITLE[s.kind]}: ${suspectHeadline(s)}`, sources, reactionLegend(report, s)].join('\n').slice(0, 1900);
 }
 

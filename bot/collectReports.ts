@@ -3,7 +3,8 @@
 // posted when every class has finished. A bot restart loses only the bars of classes that have
 // not reported since: the next progress event brings each class back.
 import type { Job } from 'bullmq';
-import { EmbedBuilder, escapeMarkdown, type MessageEditOptions } from 'discord.js';
+import { EmbedBuilder, type MessageEditOptions } from 'discord.js';
+import { escapeMarkdown } from '../core/render/markdown.js';
 import { describeReason } from '../core/collect/reasons.js';
 import { collectPayload, collectProgress, type CollectProgress, type CollectResult, type DatasetRef, type ReportTarget } from '../core/jobs.js';
 import type { NotifyHandler } from './notify.js';

@@ -1,7 +1,8 @@
 // What the /dataset commands show. Pure functions: data in, message text or embeds out. Every
 // name that came from a user (dataset, class, provider text) is markdown-escaped here; the
 // messages that carry them are sent with no allowed mentions.
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, escapeMarkdown } from 'discord.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
+import { escapeMarkdown } from '../core/render/markdown.js';
 import type { AddSummary } from '../core/collect/collect.js';
 import type { DatasetItem, DatasetMeta } from '../core/store/types.js';
 import { reasonLines } from './collectReports.js';

@@ -2,7 +2,8 @@
 // the round trip through the predict queue, and the reply text.
 import { randomUUID } from 'node:crypto';
 import { Job, QueueEvents } from 'bullmq';
-import { escapeMarkdown, type Attachment } from 'discord.js';
+import type { Attachment } from 'discord.js';
+import { escapeMarkdown, inlineCode } from '../core/render/markdown.js';
 import { UserError } from '../core/errors.js';
 import { predictResult, type DatasetRef, type PredictResult } from '../core/jobs.js';
 import { createQueueEvents } from '../core/queues.js';
@@ -35,8 +36,8 @@ export function imagesOf(attachments: Iterable<AttachmentInfo>, content: string,
   const images: ImageRef[] = [];
   const refused: string[] = [];
   for (const a of attachments) {
-    if (!isImageAttachment(a)) refused.push(`\`${escapeMarkdown(a.name)}\` is not an image I can read (JPEG, PNG, WebP or GIF).`);
-    else if (a.size > maxBytes) refused.push(`\`${escapeMarkdown(a.name)}\` is ${(a.size / 1048576).toFixed(1)} MiB; the limit is ${(maxBytes / 1048576).toFixed(0)} MiB.`);
+    if (!isImageAttachment(a)) refused.push(`${inlineCode(a.name)} is not an image I can read (JPEG, PNG, WebP or GIF).`);
+    else if (a.size > maxBytes) refused.push(`${inlineCode(a.name)} is ${(a.size / 1048576).toFixed(1)} MiB; the limit is ${(maxBytes / 1048576).toFixed(0)} MiB.`);
     else images.push({ name: a.name, url: a.url });
   }
   for (const [link] of content.matchAll(IMAGE_LINK)) {
@@ -86,7 +87,7 @@ export async function classify(ctx: BotContext, model: { dataset: DatasetRef; ve
 export async function resolveModel(ctx: BotContext, guildId: string, channelId: string, name?: string): Promise<{ dataset: DatasetRef; version?: number }> {
   if (name) {
     const dataset = { guildId, name: name.trim().toLowerCase() };
-    if (!(await ctx.models.get(dataset).catch(() => undefined))) throw new UserError(`\`${escapeMarkdown(dataset.name)}\` has no trained model: /train ${dataset.name} first.`);
+    if (!(await ctx.models.get(dataset).catch(() => undefined))) throw new UserError(`${inlineCode(dataset.name)} has no trained model: /train ${dataset.name} first.`);
     return { dataset };
   }
   const active = await ctx.models.getActive(guildId, channelId);
@@ -98,7 +99,7 @@ const pct = (p: number) => `${(p * 100).toFixed(p >= 0.995 || p < 0.1 ? 1 : 0)}%
 
 export function predictionText(result: PredictResult, refused: string[] = []): string {
   const lines = result.predictions.map((p) => {
-    const label = result.predictions.length > 1 ? `\`${escapeMarkdown(p.name)}\`: ` : '';
+    const label = result.predictions.length > 1 ? `${inlineCode(p.name)}: ` : '';
     if (p.error) return `${label}⚠️ ${p.error}`;
     const [best, ...rest] = p.top;
     if (!best) return `${label}no answer`;

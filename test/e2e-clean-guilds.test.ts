@@ -1,7 +1,8 @@
 // Cleaner buttons and reactions act only in the server their report belongs to. A custom_id is
 // text a client sends, so a message in server Beta carrying the buttons of a report about
 // server Alpha's dataset (here: Alpha's suspects posted into Beta) must change nothing, show
-// nothing of Alpha's, and tell the clicker so; the same buttons in Alpha still work.
+// nothing of Alpha's, and tell the clicker so; the same buttons in Alpha still work. What users
+// supplied (a source URL line carrying markdown, a display name) is shown as text.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,8 @@ import { syntheticImages, SYNTHETIC_CLASSES } from './fixtures/images.js';
 import { startKodiak, type Kodiak } from './helpers/harness.js';
 
 const CLASSES = [...SYNTHETIC_CLASSES];
+/** A URL-list line as stored before sources were normalised. */
+const INJECTED = 'http://a.example/cat.jpg> ## Free Nitro [claim](https://phish.example)';
 let k: Kodiak;
 let folder: string;
 let report: StoredCleanReport;
@@ -61,7 +64,7 @@ beforeAll(async () => {
     createdAt: Date.now(),
     kind: 'labels',
     classes: CLASSES,
-    suspects: items.map((it) => ({ id: it.id, source: it.source.path!, label: it.label, suggested: CLASSES.find((c) => c !== it.label)!, score: 0.9, kind: 'label' as const, reason: 'planted' })),
+    suspects: items.map((it, i) => ({ id: it.id, source: i === 0 ? INJECTED : it.source.path!, label: it.label, suggested: CLASSES.find((c) => c !== it.label)!, score: 0.9, kind: 'label' as const, reason: 'planted' })),
     summary: { nItems: 6, counts: { label: 2, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
   };
   await k.ctx.decisions.saveReport(report);
@@ -99,8 +102,16 @@ describe('cleaner ids are checked against the server they come from', () => {
   it('the same buttons in Alpha work', async () => {
     const { suspect } = await postIn('alpha');
     const alice = k.fake.user('alice', { guild: 'Alpha', permissions: ['ManageMessages'] });
+    expect(suspect.content.split('\n')).toContain(`\`${INJECTED}\``);
     await (await alice.click(suspect, 'Delete')).acknowledged();
     expect((await k.ctx.datasets.getItem(alphaRef(), report.suspects[0]!.id))?.status).toBe('trashed');
     expect((await k.ctx.decisions.auditLog(alphaRef())).map((e) => e.userName)).toEqual(['alice']);
+
+    // A reaction on the decided suspect is answered publicly, naming who reacted: as text.
+    const eve = k.fake.user('eve', { guild: 'Alpha', permissions: ['ManageMessages'], displayName: '[claim](https://phish.example)' });
+    const since = k.fake.mark();
+    await eve.react(suspect, '✅');
+    const answer = await k.fake.waitForMessage((m) => m.content.includes('changed nothing'), { since, channel: 'alpha' });
+    expect(answer.content).toContain('the reaction of \\[claim\\]\\(https\\://phish\\.example\\) changed nothing');
   }, 60_000);
 });

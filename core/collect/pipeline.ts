@@ -10,6 +10,7 @@ import type { DatasetRef, ItemSource } from '../store/types.js';
 import { Downloader, DownloadSession, downloaderOptions } from './download.js';
 import { countReason, isRejectError } from './reasons.js';
 import { normaliseImage, type VerifyOptions } from './verify.js';
+import { storedSource } from './sources.js';
 
 export interface Candidate {
   label: string;
@@ -129,7 +130,7 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
       const added = await services.datasets.addItem(ref, {
         id: image.sha256,
         label: c.label,
-        source: c.source,
+        source: storedSource(c.source),
         width: image.width,
         height: image.height,
         bytes: image.jpeg.length,

@@ -4,22 +4,33 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../errors.js';
+import { normaliseUrl } from '../render/markdown.js';
+import type { ItemSource } from '../store/types.js';
 
 export const MAX_URLS = 5000;
 
-/** The http(s) URLs in a .csv or .txt list, in order, without repeats. */
+/** A source as stored: its URLs normalised (a search result's too), or left out when they are no URLs. */
+export function storedSource(source: ItemSource): ItemSource {
+  const { url, pageUrl, ...rest } = source;
+  const u = url === undefined ? undefined : normaliseUrl(url);
+  const p = pageUrl === undefined ? undefined : normaliseUrl(pageUrl);
+  return { ...rest, ...(u ? { url: u } : {}), ...(p ? { pageUrl: p } : {}) };
+}
+
+/**
+ * The http(s) URLs in a .csv or .txt list, in order, without repeats, normalised. A cell with
+ * whitespace (a quoted cell spanning lines), `<` or `>` is not a URL: skipped, never stored.
+ */
 export function parseUrlList(text: string): string[] {
   const rows = parse(text.replace(/^\uFEFF/, ''), { relax_column_count: true, skip_empty_lines: true, relax_quotes: true, trim: true }) as string[][];
-  const urls: string[] = [];
-  const seen = new Set<string>();
+  const urls = new Set<string>();
   for (const cell of rows.flat()) {
-    if (!/^https?:\/\//i.test(cell) || !URL.canParse(cell) || seen.has(cell)) continue;
-    seen.add(cell);
-    urls.push(cell);
+    const url = normaliseUrl(cell);
+    if (url) urls.add(url);
   }
-  if (urls.length === 0) throw new UserError('that list has no http(s) URLs in it (one URL per line, or a CSV with URLs in a column)');
-  if (urls.length > MAX_URLS) throw new UserError(`that list has ${urls.length} URLs; at most ${MAX_URLS} at a time`);
-  return urls;
+  if (urls.size === 0) throw new UserError('that list has no http(s) URLs in it (one URL per line, or a CSV with URLs in a column)');
+  if (urls.size > MAX_URLS) throw new UserError(`that list has ${urls.size} URLs; at most ${MAX_URLS} at a time`);
+  return [...urls];
 }
 
 export const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif|tiff?|bmp|svg)$/i;

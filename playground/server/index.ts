@@ -53,6 +53,8 @@ export interface FakeUserOptions {
   roles?: string[];
   /** Guild id or name; default the first guild. */
   guild?: string;
+  /** The user's display name (global_name, 1-32 characters, any text); default the username. */
+  displayName?: string;
 }
 
 /** Who a permission overwrite applies to: 'bot', '@everyone', a role (name or id), or a user (name or id). */
@@ -227,7 +229,10 @@ export class FakeDiscord {
     const saved = this.restoredUser(name);
     if (saved) return saved;
     const guild = [...core.model.guilds.values()].find((g) => g.id === options.guild || g.name === options.guild) ?? [...core.model.guilds.values()][0]!;
-    const record = core.model.addUser(name);
+    if (options.displayName !== undefined && (options.displayName.length < 1 || options.displayName.length > 32)) {
+      throw new Error('fake Discord: a display name has 1-32 characters');
+    }
+    const record = core.model.addUser(name, false, options.displayName);
     const roleIds = (options.roles ?? []).map((r) => {
       const known = guild.roles.find((role) => role.id === r || role.name === r);
       return (known ?? this.createRole(guild.id, r, 0n)).id;

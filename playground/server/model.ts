@@ -112,8 +112,8 @@ export class Model {
 
   constructor(private readonly ids: SnowflakeFactory) {}
 
-  addUser(username: string, bot = false): UserRecord {
-    const user: UserRecord = { id: this.ids.next(), username, globalName: bot ? null : username, bot };
+  addUser(username: string, bot = false, displayName?: string): UserRecord {
+    const user: UserRecord = { id: this.ids.next(), username, globalName: bot ? null : (displayName ?? username), bot };
     this.users.set(user.id, user);
     return user;
   }
