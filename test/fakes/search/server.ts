@@ -241,7 +241,13 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
       res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8' });
       return res.end(html);
     }
-    if (url.searchParams.get('vqd') !== VQD || !req.headers.referer) return json(res, 403, { error: 'forbidden' });
+    // Since mid-2025 i.js wants what the page's own script sends: Sec-Fetch-*, Accept-Language,
+    // a Referer, `ct`, and no empty `f` filter; anything else gets 403.
+    const h = req.headers;
+    const browserLike = h['sec-fetch-mode'] === 'cors' && h['sec-fetch-dest'] === 'empty' && h['sec-fetch-site'] === 'same-origin' && !!h['accept-language'] && !!h.referer;
+    const f = url.searchParams.get('f');
+    const paramsOk = url.searchParams.has('ct') && (f === null || f.replace(/,/g, '') !== '');
+    if (url.searchParams.get('vqd') !== VQD || !browserLike || !paramsOk) return json(res, 403, { error: 'forbidden' });
     const s = Number(url.searchParams.get('s') ?? 0);
     const all = opts.images('duckduckgo', url.searchParams.get('q') ?? '');
     const slice = all.slice(s, s + 100);
