@@ -109,6 +109,8 @@ const schema = z.object({
   DOWNLOAD_TIMEOUT_MS: int(100, 600_000).default(10_000),
   DOWNLOAD_RETRIES: int(0, 10).default(3),
   DOWNLOAD_MAX_BYTES: int(1024).default(20 * 1024 * 1024),
+  DOWNLOAD_BUDGET_BYTES: int(1024 * 1024).default(256 * 1024 * 1024),
+  MAX_PROGRESSIVE_PIXELS: int(1024).default(16_000_000),
   ALLOW_PRIVATE_URLS: bool.default(false),
   /** Origins (scheme://host:port) downloads may reach even on a private address; the playground sets its own. */
   DOWNLOAD_TRUSTED_ORIGINS: list.default([]).pipe(z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'must be origins like http://127.0.0.1:3210'))),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import { Downloader, DownloadSession, parseRetryAfter, type DownloaderOptions } from '../core/collect/download.js';
+import { ByteBudget } from '../core/collect/byteBudget.js';
 import { RejectError } from '../core/collect/reasons.js';
 import { blockedRange } from '../core/collect/ssrf.js';
 import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
@@ -65,6 +66,31 @@ describe('Downloader', () => {
     expect((await d.download(`${busy.url}/img/2.jpg`, undefined, new DownloadSession())).attempts).toBe(1);
     await d.close();
     await busy.close();
+  });
+
+  it('holds downloads in flight to a byte budget, released once their bytes are let go', async () => {
+    const budget = new ByteBudget(100);
+    await budget.reserve(60);
+    let second = false;
+    const waiting = budget.reserve(60).then(() => (second = true));
+    await new Promise((resolve) => setImmediate(resolve)); // a turn for anything that could be granted
+    expect(second).toBe(false);
+    budget.release(60);
+    await waiting;
+    expect(budget.inUse).toBe(60);
+    // One reservation larger than the whole budget still goes through when nothing else is held.
+    budget.release(60);
+    await budget.reserve(500);
+    expect(budget.inUse).toBe(500);
+
+    const d = new Downloader({ ...base, budgetBytes: 1024 * 1024 });
+    const held = await d.download(`${host.url}/img/8.jpg`, undefined, undefined, { hold: true });
+    expect(d['budget'].inUse).toBe(held.bytes.length);
+    held.release();
+    await d.download(`${host.url}/img/9.jpg`);
+    expect(await reason(d, `${host.url}/truncated.jpg`)).toBe('truncated');
+    expect(d['budget'].inUse).toBe(0);
+    await d.close();
   });
 
   it('retries a 500 and then succeeds', async () => {

@@ -68,6 +68,10 @@ describe('normaliseImage', () => {
     // Long and thin: the minimum side is checked on the stored image (50000x1000 -> 500x10).
     const strip = await sharp({ create: { width: 50_000, height: 1000, channels: 3, background: '#8a6' } }).png({ compressionLevel: 1 }).toBuffer();
     expect(await rejected(strip)).toBe('too-small');
+    // A progressive JPEG is decoded whole: 5000x4000 would cost 60 MB; the baseline one is fine.
+    const flat = sharp({ create: { width: 5000, height: 4000, channels: 3, background: '#468' } });
+    expect(await rejected(await flat.clone().jpeg({ progressive: true }).toBuffer())).toBe('too-many-pixels');
+    expect((await normaliseImage(await flat.clone().jpeg().toBuffer(), opts)).width).toBe(500);
     const jpeg = await images.makeJpeg(9, { grain: 20 });
     expect(await rejected(jpeg.subarray(0, Math.floor(jpeg.length / 3)))).toBe('corrupt');
   });

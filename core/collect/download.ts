@@ -2,10 +2,13 @@
 // retries with backoff (honouring Retry-After) on 429, 5xx and dropped connections, a byte cap
 // enforced while streaming, manual redirects re-checked by the SSRF guard, and respect for
 // `X-Robots-Tag: noai`. Failures are RejectErrors with a reason code, never raw errors.
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, request } from 'undici';
 import type { Config } from '../config.js';
+import { ByteBudget } from './byteBudget.js';
 import { userAgent } from './identity.js';
 import { RejectError } from './reasons.js';
 import { BLOCKED_ADDRESS, checkLiteralHost, guardedLookup, systemResolver, type AddressPolicy, type Resolver } from './ssrf.js';
@@ -22,6 +25,8 @@ export interface DownloaderOptions {
   timeoutMs: number;
   retries: number;
   maxBytes: number;
+  /** Bytes all downloads in flight may hold at once (DOWNLOAD_BUDGET_BYTES); unlimited when unset. */
+  budgetBytes?: number;
   allowPrivate: boolean;
   trustedRanges?: string[];
   /** Exact origins (scheme://host:port) reached despite a private address, e.g. the playground's file server. */
@@ -53,11 +58,18 @@ export function downloaderOptions(config: Config): DownloaderOptions {
     allowPrivate: config.ALLOW_PRIVATE_URLS,
     userAgent: userAgent(config.HTTP_CONTACT),
     trustedOrigins: config.DOWNLOAD_TRUSTED_ORIGINS,
+    budgetBytes: config.DOWNLOAD_BUDGET_BYTES,
   };
 }
 
 export interface Downloaded {
+  /** The body; empty when it was written to a file (downloadToFile). */
   bytes: Buffer;
+  /**
+   * Gives the bytes' share of the download budget back. Called by download() itself unless
+   * the caller asked to hold it (the pipeline holds it until the image is verified).
+   */
+  release: () => void;
   /** The URL after redirects. */
   url: string;
   contentType?: string;
@@ -134,7 +146,10 @@ export class Downloader {
   private readonly hosts = new Map<string, LimitFunction>();
   private readonly policy: AddressPolicy;
 
+  private readonly budget: ByteBudget;
+
   constructor(readonly opts: DownloaderOptions) {
+    this.budget = new ByteBudget(opts.budgetBytes ?? Number.POSITIVE_INFINITY);
     this.policy = { allowPrivate: opts.allowPrivate, trustedRanges: opts.trustedRanges };
     this.global = pLimit(opts.concurrency);
     const agentOptions = { connections: opts.perHost, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, keepAliveTimeout: 10_000 };
@@ -144,11 +159,13 @@ export class Downloader {
   }
 
   /** Download `url`, following redirects and retrying; throws RejectError on failure. */
-  async download(url: string, signal?: AbortSignal, session?: DownloadSession): Promise<Downloaded> {
+  async download(url: string, signal?: AbortSignal, session?: DownloadSession, opts: { hold?: boolean } = {}): Promise<Downloaded> {
     const retries = this.opts.retries;
     for (let attempt = 0; ; attempt++) {
       try {
-        return { ...(await this.followRedirects(url, signal, session)), attempts: attempt + 1 };
+        const got = await this.followRedirects(url, signal, session);
+        if (!opts.hold) got.release();
+        return { ...got, attempts: attempt + 1 };
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
         const maxWait = this.opts.maxRetryAfterMs ?? 5_000;
@@ -163,12 +180,28 @@ export class Downloader {
     }
   }
 
-  private async followRedirects(start: string, signal?: AbortSignal, session?: DownloadSession): Promise<Omit<Downloaded, 'attempts'>> {
+  /**
+   * Stream `url` into the file `file` instead of memory (a zip of up to maxBytes); the download
+   * budget is not involved, as nothing is held in memory.
+   */
+  async downloadToFile(url: string, file: string, signal?: AbortSignal): Promise<Omit<Downloaded, 'bytes' | 'release'>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { url: final, contentType } = await this.followRedirects(url, signal, undefined, file);
+        return { url: final, contentType, attempts: attempt + 1 };
+      } catch (err) {
+        if (!(err instanceof Retryable) || attempt >= this.opts.retries) throw err instanceof Retryable ? new RejectError(err.reason) : err;
+        await sleep(Math.min(err.retryAfterMs ?? (this.opts.retryBaseMs ?? 500) * 2 ** attempt, this.opts.maxRetryAfterMs ?? 5_000), undefined, { signal });
+      }
+    }
+  }
+
+  private async followRedirects(start: string, signal?: AbortSignal, session?: DownloadSession, file?: string): Promise<Omit<Downloaded, 'attempts'>> {
     let current = start;
     for (let hop = 0; hop <= (this.opts.maxRedirects ?? 5); hop++) {
       const url = this.checkUrl(current);
       session?.check(url);
-      const result = await this.withSlots(url, () => this.fetchOnce(url, signal));
+      const result = await this.withSlots(url, () => this.fetchOnce(url, signal, file));
       if ('bytes' in result) return result;
       current = result.location;
     }
@@ -210,7 +243,7 @@ export class Downloader {
     });
   }
 
-  private async fetchOnce(url: URL, signal?: AbortSignal): Promise<Omit<Downloaded, 'attempts'> | { location: string }> {
+  private async fetchOnce(url: URL, signal?: AbortSignal, file?: string): Promise<Omit<Downloaded, 'attempts'> | { location: string }> {
     // A whole-attempt deadline on top of undici's idle timeouts, against bodies that trickle.
     const deadline = AbortSignal.timeout(this.opts.timeoutMs * 3);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
@@ -250,23 +283,61 @@ export class Downloader {
       drop();
       throw new RejectError('too-large', `${declared} bytes`);
     }
+    const type = headers['content-type'];
+    const contentType = Array.isArray(type) ? type[0] : type;
+    if (file) {
+      await this.streamToFile(body, file, signal);
+      return { bytes: Buffer.alloc(0), release: () => {}, url: url.toString(), contentType };
+    }
+    // What this body may take of the budget, reserved whole before the first byte is read.
+    const reserved = Number.isFinite(declared) ? declared : this.opts.maxBytes;
+    try {
+      await this.budget.reserve(reserved, combined);
+    } catch (err) {
+      drop();
+      throw this.classify(err, signal, 'connection');
+    }
+    let released = false;
+    const release = () => {
+      if (!released) this.budget.release(reserved);
+      released = true;
+    };
     const chunks: Buffer[] = [];
     let total = 0;
     try {
       for await (const chunk of body) {
         total += (chunk as Buffer).length;
-        if (total > this.opts.maxBytes) {
+        if (total > Math.min(reserved, this.opts.maxBytes)) {
           drop();
-          throw new RejectError('too-large', `over ${this.opts.maxBytes} bytes`);
+          throw new RejectError('too-large', `over ${Math.min(reserved, this.opts.maxBytes)} bytes`);
         }
         chunks.push(chunk as Buffer);
       }
     } catch (err) {
+      release();
       if (err instanceof RejectError) throw err;
       throw this.classify(err, signal, 'truncated');
     }
-    const contentType = headers['content-type'];
-    return { bytes: Buffer.concat(chunks, total), url: url.toString(), contentType: Array.isArray(contentType) ? contentType[0] : contentType };
+    return { bytes: Buffer.concat(chunks, total), release, url: url.toString(), contentType };
+  }
+
+  private async streamToFile(body: AsyncIterable<unknown> & { destroy(): void }, file: string, signal?: AbortSignal): Promise<void> {
+    let total = 0;
+    const max = this.opts.maxBytes;
+    const counter = async function* (source: AsyncIterable<unknown>) {
+      for await (const chunk of source) {
+        total += (chunk as Buffer).length;
+        if (total > max) throw new RejectError('too-large', `over ${max} bytes`);
+        yield chunk as Buffer;
+      }
+    };
+    try {
+      await pipeline(body as AsyncIterable<Buffer>, counter, createWriteStream(file), { signal });
+    } catch (err) {
+      body.destroy();
+      if (err instanceof RejectError) throw err;
+      throw this.classify(err, signal, 'truncated');
+    }
   }
 
   /** Map an undici/socket error to a reason; a dropped connection is worth retrying. */

@@ -97,7 +97,7 @@ export function setVerifyConcurrency(n: number): void {
 }
 
 export function verifyOptions(config: Config): VerifyOptions {
-  return { maxSize: config.MAX_IMAGE_SIZE, maxPixels: config.MAX_IMAGE_PIXELS };
+  return { maxSize: config.MAX_IMAGE_SIZE, maxPixels: config.MAX_IMAGE_PIXELS, maxProgressivePixels: config.MAX_PROGRESSIVE_PIXELS };
 }
 
 class Stopped extends Error {}
@@ -116,12 +116,14 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
   async function one(c: Candidate): Promise<CandidateOutcome> {
     if (signal.aborted) return { kind: 'skipped' };
     let bytes: Uint8Array;
+    let release = () => {};
     if (c.bytes) bytes = typeof c.bytes === 'function' ? await c.bytes() : c.bytes;
     else {
-      bytes = (await opts.downloader.download(c.source.url ?? '', signal, session)).bytes;
+      // The download's share of the byte budget is held until its bytes are verified and dropped.
+      ({ bytes, release } = await opts.downloader.download(c.source.url ?? '', signal, session, { hold: true }));
       counts.downloaded++;
     }
-    const image = await verifyLimit(() => (signal.aborted ? Promise.reject(new Stopped()) : normaliseImage(bytes, opts.verify)));
+    const image = await verifyLimit(() => (signal.aborted ? Promise.reject(new Stopped()) : normaliseImage(bytes, opts.verify))).finally(release);
     if (counts.kept + reserved >= target) return { kind: 'skipped' };
     reserved++;
     try {

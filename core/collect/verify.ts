@@ -18,6 +18,11 @@ export interface VerifyOptions {
   maxSize: number;
   /** Refuse images with more pixels than this before decoding (MAX_IMAGE_PIXELS). */
   maxPixels: number;
+  /**
+   * Progressive JPEGs are decoded whole before any shrink (libjpeg's scaled decode does not
+   * apply), so they get a lower pixel limit (MAX_PROGRESSIVE_PIXELS, default 16 MP: ~48 MB).
+   */
+  maxProgressivePixels?: number;
   minSide?: number;
 }
 
@@ -89,6 +94,9 @@ export async function normaliseImage(bytes: Uint8Array, opts: VerifyOptions): Pr
   const { width = 0, height = 0 } = meta;
   // Headers are cheap to read: refuse decompression bombs before decoding a single pixel.
   if (width * height > opts.maxPixels) throw new RejectError('too-many-pixels', `${width}x${height}`);
+  if (meta.format === 'jpeg' && meta.isProgressive && width * height > (opts.maxProgressivePixels ?? 16_000_000)) {
+    throw new RejectError('too-many-pixels', `${width}x${height}, progressive`);
+  }
   const side = meta.format === 'jpeg' ? storedLongestSide(Math.max(width, height), opts.maxSize) : opts.maxSize;
   // The minimum side is a property of the stored image: a 50000x1000 strip would shrink to 500x10.
   const minSide = opts.minSide ?? MIN_SIDE;
