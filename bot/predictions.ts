@@ -97,6 +97,13 @@ export async function resolveModel(ctx: BotContext, guildId: string, channelId: 
 
 const pct = (p: number) => `${(p * 100).toFixed(p >= 0.995 || p < 0.1 ? 1 : 0)}%`;
 
+/** The model's classes when the result has them, else the ones in the prediction's top list. */
+function classList(result: PredictResult, p: PredictResult['predictions'][number]): string {
+  const classes = result.classes ?? p.top.map((t) => t.class);
+  const shown = classes.slice(0, 10).map((c) => `**${escapeMarkdown(c)}**`).join(', ');
+  return classes.length > 10 ? `${shown} and ${classes.length - 10} more` : shown;
+}
+
 export function predictionText(result: PredictResult, refused: string[] = []): string {
   const lines = result.predictions.map((p) => {
     const label = result.predictions.length > 1 ? `${inlineCode(p.name)}: ` : '';
@@ -104,6 +111,7 @@ export function predictionText(result: PredictResult, refused: string[] = []): s
     const [best, ...rest] = p.top;
     if (!best) return `${label}no answer`;
     const others = rest.slice(0, 2).map((t) => `${escapeMarkdown(t.class)} ${pct(t.p)}`).join(', ');
+    if (p.noneOfThese) return `${label}🤔 this does not look like any of: ${classList(result, p)} (${escapeMarkdown(p.reason ?? 'unlike the training images')}).`;
     if (p.notSure) return `${label}🤔 not sure: maybe **${escapeMarkdown(best.class)}** (${pct(best.p)})${others ? `, ${others}` : ''}; it may be none of these.`;
     return `${label}**${escapeMarkdown(best.class)}** (${pct(best.p)})${others ? `; then ${others}` : ''}`;
   });

@@ -14,7 +14,7 @@ export const summary = 'classify image files with a trained model (--json for ma
 const USAGE = `usage: kodiak predict <dataset> <image...> [--version N] [--guild G] [--json]
   --version  the model version (default: the latest)
   --guild    the guild the dataset belongs to (default: ${LOCAL_GUILD})
-  --json     print a JSON array, one object per image: {file, top: [{class, p}], notSure, error?, modelVersion}`;
+  --json     print a JSON array, one object per image: {file, top: [{class, p}], notSure, reason?, noneOfThese?, warning?, error?, modelVersion}`;
 
 function parse(argv: string[]) {
   return parseCli(
@@ -43,7 +43,8 @@ async function readImage(file: string): Promise<Buffer | { error: string }> {
 function textLine(p: FilePrediction): string {
   if (p.error) return `${p.file}: ${p.error}`;
   const top = p.top.map((t) => `${t.class} ${(t.p * 100).toFixed(1)}%`).join(', ');
-  return `${p.file}: ${p.notSure ? 'not sure; ' : ''}${top}`;
+  if (p.noneOfThese) return `${p.file}: none of these (${p.reason}); ${top}`;
+  return `${p.file}: ${p.notSure ? `not sure (${p.reason}); ` : ''}${top}`;
 }
 
 export async function main(argv: string[]): Promise<number> {

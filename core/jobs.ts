@@ -141,6 +141,11 @@ export const prediction = z.object({
   name: z.string(),
   top: z.array(z.object({ class: z.string(), p: z.number() })),
   notSure: z.boolean(),
+  /** Why it is not sure: far from the training images, no class stands out, too small, ... */
+  reason: z.string().optional(),
+  /** "None of these": the image looks like none of the model's classes (not just unsure between them). */
+  noneOfThese: z.boolean().optional(),
+  warning: z.string().optional(),
   error: z.string().optional(),
 });
 export type Prediction = z.infer<typeof prediction>;
@@ -148,6 +153,8 @@ export type Prediction = z.infer<typeof prediction>;
 export const predictResult = z.object({
   modelVersion: z.number().int(),
   dataset: datasetRef,
+  /** The model's classes (for "this does not look like any of: ..."). */
+  classes: z.array(z.string()).optional(),
   predictions: z.array(prediction),
 });
 export type PredictResult = z.infer<typeof predictResult>;

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainingCharts } from '../core/ml/charts.js';
 import { ModelStore, modelFromTrainResult } from '../core/ml/models.js';
@@ -88,6 +89,12 @@ describe('trainModel end to end', () => {
       expect(out.predictions[i]!.top).toHaveLength(3);
     });
     expect(out.predictions[6]).toMatchObject({ top: [], notSure: true, error: expect.stringMatching(/not an image/) });
+    // An 8x8 picture, and a picture of nothing the model knows: no confident class for either.
+    const tiny = await sharp(fresh[0]!.bytes).resize(8, 8).jpeg().toBuffer();
+    const noise = await sharp(Buffer.from(Array.from({ length: 96 * 96 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 96, height: 96, channels: 3 } }).jpeg().toBuffer();
+    const odd = await predictor.predict(ref, [tiny, noise], 1);
+    expect(odd.predictions[0]).toMatchObject({ notSure: true, noneOfThese: true, warning: expect.stringMatching(/8 px/) });
+    expect(odd.predictions[1]).toMatchObject({ notSure: true, noneOfThese: true, reason: expect.stringMatching(/far from every image/) });
     // The latest version by default, from memory the second time.
     const latest = await predictor.predict(ref, [fresh[0]!.bytes]);
     expect(latest.modelVersion).toBe(2);

@@ -61,7 +61,7 @@ export default async function predict(job: Job, _token?: string, signal?: AbortS
     const f = fetched[i]!;
     if (!Buffer.isBuffer(f)) return { name: img.name, top: [], notSure: true, error: f.error };
     const p = outcome.predictions[readable.findIndex((r) => r.i === i)]!;
-    return { name: img.name, top: p.top, notSure: p.notSure, error: p.error };
+    return { name: img.name, top: p.top, notSure: p.notSure, reason: p.reason, noneOfThese: p.noneOfThese, warning: p.warning, error: p.error };
   });
-  return { modelVersion: outcome.modelVersion, dataset, predictions };
+  return { modelVersion: outcome.modelVersion, dataset, classes: outcome.classes, predictions };
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { DatasetRef } from '../jobs.js';
 import type { HeadJSON } from './head.js';
+import type { Novelty, NoveltyCalibration } from './novelty.js';
 import type { Preprocessing } from './types.js';
 import type { ClassMetrics } from './evaluate.js';
 import type { TrainModelResult } from './train.js';
@@ -48,9 +49,11 @@ export interface ModelMeta {
   charts: string[];
   /** The version this one replaced, scored on this one's validation images (previous.ts). */
   previous?: { modelVersion: number; accuracy: number };
+  /** "None of these" thresholds; the reference embeddings are v<N>/novelty.bin. */
+  novelty?: NoveltyCalibration;
 }
 
-export type NewModel = Omit<ModelMeta, 'version' | 'createdAt' | 'tunedBackbone' | 'charts' | 'dataset'>;
+export type NewModel = Omit<ModelMeta, 'version' | 'createdAt' | 'tunedBackbone' | 'charts' | 'dataset' | 'novelty'>;
 
 export interface ActiveModel {
   dataset: DatasetRef;
@@ -102,16 +105,21 @@ export class ModelStore {
   /** Saves a new version and returns its metadata (version numbers count up from 1). */
   async save(
     ref: DatasetRef,
-    model: NewModel & { head: HeadJSON; charts?: Record<string, Uint8Array>; backboneArtifacts?: { modelJson: object; weights: Uint8Array } },
+    model: NewModel & { head: HeadJSON; charts?: Record<string, Uint8Array>; backboneArtifacts?: { modelJson: object; weights: Uint8Array }; novelty?: Novelty },
   ): Promise<ModelMeta> {
     const dir = this.datasetDir(ref);
     await fs.mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `.tmp-${randomUUID().slice(0, 8)}`);
     await fs.mkdir(tmp);
-    const { head, charts = {}, backboneArtifacts, ...rest } = model;
+    const { head, charts = {}, backboneArtifacts, novelty, ...rest } = model;
     const meta: ModelMeta = { ...rest, dataset: { guildId: ref.guildId, name: ref.name }, version: 0, createdAt: Date.now(), tunedBackbone: !!backboneArtifacts, charts: Object.keys(charts) };
+    if (novelty) {
+      const { references, ...calibration } = novelty;
+      meta.novelty = calibration;
+    }
     try {
       await fs.writeFile(path.join(tmp, 'head.json'), JSON.stringify(head));
+      if (novelty) await fs.writeFile(path.join(tmp, 'novelty.bin'), new Uint8Array(novelty.references.buffer, novelty.references.byteOffset, novelty.references.byteLength));
       for (const [name, png] of Object.entries(charts)) await fs.writeFile(path.join(tmp, `${safe(name, 'chart name')}.png`), png);
       if (backboneArtifacts) {
         await fs.mkdir(path.join(tmp, 'backbone'));
@@ -166,6 +174,14 @@ export class ModelStore {
 
   async head(ref: DatasetRef, version: number): Promise<HeadJSON> {
     return JSON.parse(await fs.readFile(path.join(this.versionDir(ref, version), 'head.json'), 'utf8')) as HeadJSON;
+  }
+
+  /** A version's "none of these" calibration with its reference embeddings, if it has one. */
+  async novelty(meta: ModelMeta): Promise<Novelty | undefined> {
+    if (!meta.novelty) return undefined;
+    const bytes = await fs.readFile(path.join(this.versionDir(meta.dataset, meta.version), 'novelty.bin'));
+    const references = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return { ...meta.novelty, references };
   }
 
   /** The fine-tuned backbone folder of a version, if it has one. */
@@ -226,5 +242,6 @@ export function modelFromTrainResult(
     lr: r.lr,
     fineTune: r.fineTune,
     previous: extra.previous,
+    novelty: r.novelty,
   };
 }

@@ -1,11 +1,15 @@
 // Classifies images with a saved model version. Keeps the most recently used models (head +
 // backbone) in memory, so a channel's photos do not reload anything; backbones are shared by
-// models that use the same one. Each image gets its top classes, or "not sure" when the best
-// probability is under the threshold.
+// models that use the same one. Each image gets its top classes, or "not sure" with a reason: the
+// best probability is under the threshold, the image looks like none of the classes (novelty.ts:
+// far from every training image, or less sure than the model is of nearly every validation
+// image), or it is too small to tell.
 import { loadBackbone, requireSpec, resolveBackbone, type Backbone, type BackboneSource } from './backbones/index.js';
 import { loadHead, type TrainedHead } from './head.js';
 import type { DatasetRef } from '../jobs.js';
 import type { ModelMeta, ModelStore } from './models.js';
+import sharp from 'sharp';
+import { judgeNovelty, TINY_IMAGE_SIDE, type Novelty } from './novelty.js';
 import { decodeRgb, toBatchTensor, type ImageInput } from './preprocess.js';
 
 export interface PredictorOptions {
@@ -24,6 +28,12 @@ export interface PredictorOptions {
 export interface ImagePrediction {
   top: { class: string; p: number }[];
   notSure: boolean;
+  /** Why it is not sure, when it is and the image was read. */
+  reason?: string;
+  /** Not just unsure between classes: the image looks like none of them (novelty.ts, or tiny). */
+  noneOfThese?: boolean;
+  /** Set when the image is readable but too small to tell (under 32 px on a side). */
+  warning?: string;
   /** Set when the image could not be read; top is then empty. */
   error?: string;
 }
@@ -40,6 +50,7 @@ interface LoadedModel {
   head: TrainedHead;
   backboneKey: string;
   source: BackboneSource;
+  novelty?: Novelty;
 }
 
 /** A Map used as an LRU: get() moves the entry to the back; the front is evicted first. */
@@ -72,6 +83,12 @@ class Lru<V> {
   }
 }
 
+/** The shorter side of the image as stored (EXIF rotation does not change it). */
+async function smallerSide(input: ImageInput): Promise<number> {
+  const m = await sharp(typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength)).metadata();
+  return Math.min(m.width ?? 0, m.height ?? 0);
+}
+
 export function topClasses(proba: Float32Array, classes: string[], k: number): { class: string; p: number }[] {
   return classes
     .map((c, i) => ({ class: c, p: proba[i]! }))
@@ -100,7 +117,7 @@ export class Predictor {
         const source: BackboneSource = tunedDir
           ? { spec: requireSpec(meta.backbone), dir: tunedDir }
           : (await resolveBackbone(meta.backbone, { dataDir: this.opts.dataDir, mirrorUrl: this.opts.mirrorUrl, sha256: this.opts.backboneSha256, allowFallback: false })).source;
-        return { meta, head, source, backboneKey: tunedDir ?? meta.backbone };
+        return { meta, head, source, backboneKey: tunedDir ?? meta.backbone, novelty: await this.opts.store.novelty(meta) };
       })();
       this.models.set(key, entry);
       // A failed load is forgotten, so the next photo tries again.
@@ -145,9 +162,23 @@ export class Predictor {
       const proba = model.head.predictProba(features);
       const k = model.meta.classes.length;
       const threshold = this.opts.threshold ?? 0.5;
+      const verdicts = model.novelty ? judgeNovelty(model.novelty, features, proba, k) : [];
+      const sides = await Promise.all(ok.map((o) => smallerSide(images[o.i]!)));
       ok.forEach((o, j) => {
         const top = topClasses(proba.subarray(j * k, (j + 1) * k), model.meta.classes, this.opts.topK ?? 3);
-        predictions[o.i] = { top, notSure: top[0]!.p < threshold };
+        const verdict = verdicts[j];
+        const tiny = sides[j]! < TINY_IMAGE_SIDE ? `the image is only ${sides[j]} px on a side: too small to tell` : undefined;
+        const reason = tiny
+          ? tiny
+          : verdict?.refused
+            ? verdict.reason === 'far'
+              ? 'it is far from every image the model was trained on'
+              : 'no class stands out (the model is surer of nearly every validation image)'
+            : top[0]!.p < threshold
+              ? `the best probability is under ${threshold}`
+              : undefined;
+        const noneOfThese = tiny !== undefined || verdict?.refused === true;
+        predictions[o.i] = { top, notSure: reason !== undefined, reason, noneOfThese: noneOfThese || undefined, warning: tiny };
       });
     }
     return { modelVersion: model.meta.version, classes: model.meta.classes, backbone: model.meta.backbone, predictions };

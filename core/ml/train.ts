@@ -8,6 +8,7 @@ import { curvesOf, evaluate, type Curves, type Evaluation } from './evaluate.js'
 import { datasetFeatures } from './features.js';
 import { fineTuneBackbone, fineTuneUnavailable, type FineTuneResult } from './finetune.js';
 import { HEAD_DEFAULTS, lrFind, trainHead, type EpochStats, type HeadJSON, type LrFindResult } from './head.js';
+import { calibrateNovelty, type Novelty } from './novelty.js';
 import type { Preprocessing, TrainItem, TrainStage } from './types.js';
 
 export interface TrainModelOptions {
@@ -58,6 +59,8 @@ export interface TrainModelResult extends Omit<Evaluation, 'n'> {
   lrFinder?: LrFindResult;
   skipped: { id: string; reason: string }[];
   embedding: { cached: number; computed: number };
+  /** "None of these" calibration (novelty.ts); absent after fine-tuning, whose features differ. */
+  novelty?: Novelty;
 }
 
 export async function trainModel(items: TrainItem[], opts: TrainModelOptions): Promise<TrainModelResult> {
@@ -124,6 +127,7 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
       }
     }
     const ev = evaluate(proba, valid.y, classes);
+    const novelty = backboneArtifacts ? undefined : calibrateNovelty(train.X, valid.X, proba, dim, classes.length);
     opts.onProgress?.('evaluation', 1, 1);
     const { n: _n, ...metrics } = ev;
     return {
@@ -147,6 +151,7 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
       lrFinder,
       skipped: feats.skipped,
       embedding: feats.embedding,
+      novelty,
     };
   } finally {
     head.dispose();
