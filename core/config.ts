@@ -100,6 +100,8 @@ const schema = z.object({
   OPENVERSE_CLIENT_ID: z.string().optional(),
   OPENVERSE_CLIENT_SECRET: z.string().optional(),
   OPENVERSE_ANON_RATE: rates.prefault('5/hour,100/day'),
+  OPENVERSE_LICENSE_TYPE: list.default([]).pipe(z.array(z.enum(['commercial', 'modification']))),
+  OPENVERSE_EXTENSIONS: list.default([]).pipe(z.array(z.string().regex(/^[a-z0-9]{2,5}$/, 'must be file extensions such as jpg,png,gif,webp'))),
   WIKIMEDIA_URL: url.default('https://commons.wikimedia.org'),
   DUCKDUCKGO_URL: url.default('https://duckduckgo.com'),
   BRAVE_URL: url.default('https://api.search.brave.com'),

@@ -34,7 +34,8 @@ export class BraveProvider implements SearchProvider {
     for (const r of data.results ?? []) {
       const url = r.properties?.url ?? r.thumbnail?.src;
       if (!url) continue;
-      hits.push({ url, pageUrl: r.url, title: r.title, creator: r.source, width: r.properties?.width, height: r.properties?.height });
+      // `source` is the site's domain, not who made the image: Brave does not say who did.
+      hits.push({ url, pageUrl: r.url, title: r.title, width: r.properties?.width, height: r.properties?.height });
     }
     return { hits };
   }

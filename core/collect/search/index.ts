@@ -37,7 +37,7 @@ export function createProviders(config: Config, only?: SearchProviderId, pacer?:
   for (const id of ids) {
     switch (id) {
       case 'openverse':
-        providers.push(new OpenverseProvider({ baseUrl: config.OPENVERSE_URL, clientId: config.OPENVERSE_CLIENT_ID, clientSecret: config.OPENVERSE_CLIENT_SECRET, http: http(id) }));
+        providers.push(new OpenverseProvider({ baseUrl: config.OPENVERSE_URL, clientId: config.OPENVERSE_CLIENT_ID, clientSecret: config.OPENVERSE_CLIENT_SECRET, http: http(id), licenseType: config.OPENVERSE_LICENSE_TYPE, extensions: config.OPENVERSE_EXTENSIONS }));
         break;
       case 'wikimedia':
         // Sending what its policy refuses would only earn 403s (and, repeated, a block).

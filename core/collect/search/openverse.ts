@@ -31,6 +31,25 @@ export interface OpenverseOptions {
   clientId?: string;
   clientSecret?: string;
   http?: ProviderHttp;
+  /** Only licences allowing these uses (Openverse's `license_type`): commercial, modification. */
+  licenseType?: string[];
+  /** Only these file types (Openverse's `extension`), e.g. jpg,png,gif,webp to leave out SVG. */
+  extensions?: string[];
+}
+
+/** Openverse licence codes that are not Creative Commons licences of the usual form. */
+const LICENSE_NAMES: Record<string, string> = {
+  cc0: 'CC0',
+  pdm: 'Public Domain Mark',
+  'sampling+': 'CC Sampling+',
+  'nc-sampling+': 'CC NC-Sampling+',
+};
+
+/** The licence as people write it: "CC BY-SA 2.0", "CC0 1.0", "Public Domain Mark 1.0" (PDM is not a CC licence). */
+export function licenseLabel(code: string | undefined, version?: string | null): string | undefined {
+  if (!code) return undefined;
+  const name = LICENSE_NAMES[code.toLowerCase()] ?? `CC ${code.toUpperCase()}`;
+  return version ? `${name} ${version}` : name;
 }
 
 /** Openverse refuses pages deeper than 20. */
@@ -64,6 +83,13 @@ export class OpenverseProvider implements SearchProvider {
     return { authorization: `Bearer ${this.token.value}` };
   }
 
+  private filters(): Record<string, string> {
+    const f: Record<string, string> = {};
+    if (this.opts.licenseType?.length) f.license_type = this.opts.licenseType.join(',');
+    if (this.opts.extensions?.length) f.extension = this.opts.extensions.join(',');
+    return f;
+  }
+
   async search(query: string, limit: number, { signal, cursor }: SearchOptions = {}): Promise<SearchPage> {
     const headers = await this.authHeader(signal);
     // The same page size on every call, so the page number in a cursor means the same results.
@@ -73,7 +99,7 @@ export class OpenverseProvider implements SearchProvider {
       let data: OpenverseResponse;
       try {
         ({ data } = await this.http.json<OpenverseResponse>(
-          endpoint(this.opts.baseUrl, 'v1/images/', { q: query, page_size: pageSize, page, mature: 'false' }),
+          endpoint(this.opts.baseUrl, 'v1/images/', { q: query, page_size: pageSize, page, mature: 'false', ...this.filters() }),
           { headers, signal },
         ));
       } catch (err) {
@@ -86,7 +112,7 @@ export class OpenverseProvider implements SearchProvider {
           pageUrl: r.foreign_landing_url,
           title: r.title ?? undefined,
           creator: r.creator ?? undefined,
-          license: r.license ? `CC ${r.license.toUpperCase()}${r.license_version ? ` ${r.license_version}` : ''}` : undefined,
+          license: licenseLabel(r.license, r.license_version),
           width: r.width ?? undefined,
           height: r.height ?? undefined,
         });

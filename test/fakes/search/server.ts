@@ -14,7 +14,10 @@ export interface FakeImage {
   url: string;
   title?: string;
   creator?: string;
+  /** An Openverse licence code (by, by-nc, cc0, pdm, ...) or, for Wikimedia, its short name. */
   license?: string;
+  /** Openverse's filetype (default jpg). */
+  filetype?: string;
   width?: number;
   height?: number;
 }
@@ -136,7 +139,15 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
     if (page > 20) {
       return json(res, 400, { error: 'InputError', detail: "Invalid input given for fields. 'page' -> Ensure this value is less than or equal to 20.", fields: ['page'] });
     }
-    const all = opts.images('openverse', url.searchParams.get('q') ?? '');
+    // Openverse's filters: license_type (commercial: no NC; modification: no ND) and extension.
+    const types = (url.searchParams.get('license_type') ?? '').split(',').filter(Boolean);
+    const extensions = (url.searchParams.get('extension') ?? '').split(',').filter(Boolean);
+    const all = opts.images('openverse', url.searchParams.get('q') ?? '').filter((im) => {
+      const license = im.license ?? 'by';
+      if (types.includes('commercial') && /nc/.test(license)) return false;
+      if (types.includes('modification') && /nd/.test(license)) return false;
+      return extensions.length === 0 || extensions.includes(im.filetype ?? 'jpg');
+    });
     const slice = all.slice((page - 1) * pageSize, page * pageSize);
     json(res, 200, {
       result_count: all.length,
@@ -152,13 +163,13 @@ export async function startFakeSearch(opts: FakeSearchOptions): Promise<FakeSear
         creator: im.creator ?? 'someone',
         creator_url: 'https://www.flickr.com/photos/x',
         license: im.license ?? 'by',
-        license_version: '2.0',
-        license_url: 'https://creativecommons.org/licenses/by/2.0/',
+        license_version: ['cc0', 'pdm'].includes(im.license ?? '') ? '1.0' : '2.0',
+        license_url: im.license === 'pdm' ? 'https://creativecommons.org/publicdomain/mark/1.0/' : im.license === 'cc0' ? 'https://creativecommons.org/publicdomain/zero/1.0/' : `https://creativecommons.org/licenses/${im.license ?? 'by'}/2.0/`,
         provider: 'flickr',
         source: 'flickr',
         category: 'photograph',
         filesize: null,
-        filetype: 'jpg',
+        filetype: im.filetype ?? 'jpg',
         tags: [],
         attribution: `"${im.title ?? 'Image'}" by someone is licensed under CC BY 2.0.`,
         fields_matched: ['title'],
