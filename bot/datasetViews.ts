@@ -128,7 +128,7 @@ export function addSummaryText(name: string, summary: AddSummary): string {
 
 /** Adds up the summaries of several attachments. */
 export function mergeAddSummaries(all: AddSummary[]): AddSummary {
-  const out: AddSummary = { total: 0, kept: 0, duplicates: 0, failed: {}, perClass: {}, addedClasses: [] };
+  const out: AddSummary = { total: 0, kept: 0, duplicates: 0, failed: {}, perClass: {}, addedClasses: [], skippedDuplicates: [] };
   for (const s of all) {
     out.total += s.total;
     out.kept += s.kept;
@@ -136,6 +136,7 @@ export function mergeAddSummaries(all: AddSummary[]): AddSummary {
     for (const [r, n] of Object.entries(s.failed)) out.failed[r] = (out.failed[r] ?? 0) + n;
     for (const [c, n] of Object.entries(s.perClass)) out.perClass[c] = (out.perClass[c] ?? 0) + n;
     out.addedClasses.push(...s.addedClasses.filter((c) => !out.addedClasses.includes(c)));
+    out.skippedDuplicates.push(...s.skippedDuplicates);
   }
   return out;
 }

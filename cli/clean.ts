@@ -8,7 +8,6 @@ import { UserError } from '../core/errors.js';
 import { cleanKind, type CleanKind } from '../core/jobs.js';
 import { LOCAL_GUILD, openCliContext } from './context.js';
 
-export const summary = 'list the images the model thinks are mislabelled, duplicated, odd or of poor quality';
 
 const USAGE = `usage: kodiak clean <dataset> [--kind ${cleanKind.options.join('|')}] [--count N] [--view confident|top-losses] [--guild G] [--json]
   --kind   what to look for (default: all)

@@ -1,7 +1,6 @@
 // `kodiak model list [<dataset>]`, `kodiak model info <dataset> [--version N]` and
 // `kodiak model export <dataset> [--version N] [--out file.zip]`: the trained model versions,
 // through the same ModelStore and export code as /model (no Discord upload limit here).
-import { parseCli } from './args.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
@@ -9,17 +8,17 @@ import { initBackend } from '../core/ml/backend.js';
 import { exportZip } from '../core/ml/exportZip.js';
 import type { ModelMeta } from '../core/ml/models.js';
 import { beforeAfter } from '../core/ml/previous.js';
+import { parseCli } from './args.js';
 import { intOption } from './train.js';
 import { LOCAL_GUILD, openCliContext, type CliContext } from './context.js';
 
-export const summary = 'list, inspect and export trained model versions';
 
 const USAGE = `usage: kodiak model list [<dataset>] [--guild G] [--json]
        kodiak model info <dataset> [--version N] [--guild G] [--json]
        kodiak model export <dataset> [--version N] [--out file.zip] [--guild G]
   list     the versions of a dataset, or the latest version of every dataset
   info     classes, backbone, metrics and training settings of a version (default: the latest)
-  export   a zip that loads on its own (default file: <dataset>-v<N>.zip; see README "Using an export")`;
+  export   a zip that loads on its own (default file: <dataset>-v<N>.zip; see README "Using an exported model")`;
 
 function parse(argv: string[]) {
   return parseCli(
@@ -55,6 +54,7 @@ function modelDetails(m: ModelMeta): string {
 }
 
 async function list(ctx: CliContext, guildId: string, name: string | undefined, json: boolean): Promise<void> {
+  if (name) await ctx.datasets.require({ guildId, name });
   const metas = name
     ? await ctx.models.list({ guildId, name })
     : (await Promise.all((await ctx.datasets.list(guildId)).map((d) => ctx.models.get({ guildId, name: d.name })))).filter((m): m is ModelMeta => !!m);
@@ -80,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const ref = { guildId, name: name! };
+    // A dataset that does not exist is named as such, not as one still to be trained.
+    await ctx.datasets.require(ref);
     if (action === 'info') {
       const meta = await ctx.models.require(ref, version);
       console.log(values.json ? JSON.stringify(meta) : modelDetails(meta));

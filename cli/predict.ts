@@ -9,7 +9,6 @@ import { Predictor, type ImagePrediction } from '../core/ml/predictor.js';
 import { intOption } from './train.js';
 import { LOCAL_GUILD, openCliContext } from './context.js';
 
-export const summary = 'classify image files with a trained model (--json for machine-readable output)';
 
 const USAGE = `usage: kodiak predict <dataset> <image...> [--version N] [--guild G] [--json]
   --version  the model version (default: the latest)
@@ -68,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     maxPixels: config.MAX_IMAGE_PIXELS,
   });
   try {
+    await ctx.datasets.require(ref);
     await initBackend(config.TF_BACKEND);
     const read = await Promise.all(files.map(readImage));
     const readable = read.flatMap((r, i) => (Buffer.isBuffer(r) ? [{ i, bytes: r }] : []));

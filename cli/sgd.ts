@@ -1,13 +1,14 @@
-// `kodiak sgd --out anim.gif [--lr 0.1] [--steps 100] [--batch 0] [--points 100] [--seed 42] [--loss-png loss.png] [--json]`
+// `kodiak sgd --out <file or folder> [--lr 0.1] [--steps 100] [--batch 0] [--points 100] [--seed 42] [--loss-png loss.png] [--json]``
 import fs from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import { parseOptions } from './args.js';
 import { renderSgdPictures, runSgdLesson, summaryJson, summaryMarkdown, verdictTitle } from '../core/sgd/index.js';
 
-export const summary = 'gradient descent by hand: fit a line, write the animation (and loss curve)';
 
-const USAGE = `usage: kodiak sgd --out anim.gif [--lr 0.1] [--steps 100] [--batch 0] [--points 100] [--seed 42] [--loss-png loss.png] [--json]
-  --out       where to write the animated GIF (required)
+const USAGE = `usage: kodiak sgd --out <file or folder> [--lr 0.1] [--steps 100] [--batch 0] [--points 100] [--seed 42] [--loss-png loss.png] [--json]
+  --out       the animated GIF (.gif is added when the name has no extension), or a folder
+              to write sgd.gif and loss.png in (required)
   --lr        learning rate (default 0.1; 1.5 diverges)
   --steps     update steps, 1..1000 (default 100)
   --batch     mini-batch size, 0 = full batch (default 0)
@@ -24,26 +25,36 @@ function numberOption(name: string, raw: string | undefined): number | undefined
 }
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        lr: { type: 'string' },
-        steps: { type: 'string' },
-        batch: { type: 'string' },
-        points: { type: 'string' },
-        seed: { type: 'string' },
-        'loss-png': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    // parseArgs throws a TypeError for an unknown or malformed option: the user's to fix.
-    throw new UserError(`${(err as Error).message}\n${USAGE}`);
-  }
+  return parseOptions(
+    argv,
+    {
+      out: { type: 'string' },
+      lr: { type: 'string' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      points: { type: 'string' },
+      seed: { type: 'string' },
+      'loss-png': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    USAGE,
+    false,
+  ).values;
+}
+
+/**
+ * Where the pictures go. A folder (one that exists, or a path ending in a slash) gets sgd.gif
+ * and loss.png; a file name without an extension gets .gif.
+ */
+export function outputFiles(out: string, lossPng: string | undefined, isFolder: boolean): { gif: string; lossPng?: string } {
+  if (isFolder) return { gif: path.join(out, 'sgd.gif'), lossPng: lossPng ?? path.join(out, 'loss.png') };
+  return { gif: path.extname(out) ? out : `${out}.gif`, ...(lossPng ? { lossPng } : {}) };
+}
+
+async function isFolder(out: string): Promise<boolean> {
+  if (/[\\/]$/.test(out)) return true;
+  return (await fs.stat(out).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -63,14 +74,17 @@ export async function main(argv: string[]): Promise<number> {
     points: numberOption('points', values.points),
     seed: numberOption('seed', values.seed),
   });
+  const folder = await isFolder(values.out);
+  const out = outputFiles(values.out, values['loss-png'], folder);
+  if (folder) await fs.mkdir(values.out, { recursive: true });
   const pictures = await renderSgdPictures(run);
-  await fs.writeFile(values.out, pictures.gif);
-  if (values['loss-png']) await fs.writeFile(values['loss-png'], pictures.lossPng);
-  const files = { gif: values.out, gifBytes: pictures.gif.length, frames: pictures.frames, lossPng: values['loss-png'] ?? null };
+  await fs.writeFile(out.gif, pictures.gif);
+  if (out.lossPng) await fs.writeFile(out.lossPng, pictures.lossPng);
+  const files = { gif: out.gif, gifBytes: pictures.gif.length, frames: pictures.frames, lossPng: out.lossPng ?? null };
   if (values.json) {
     console.log(JSON.stringify({ ...summaryJson(run), files }, null, 2));
   } else {
-    console.log(`${verdictTitle(run)}\n\n${summaryMarkdown(run).replace(/\*\*/g, '')}\n\nwrote ${values.out} (${pictures.frames} frames, ${Math.round(pictures.gif.length / 1024)} KiB)` + (values['loss-png'] ? ` and ${values['loss-png']}` : ''));
+    console.log(`${verdictTitle(run)}\n\n${summaryMarkdown(run).replace(/\*\*/g, '')}\n\nwrote ${out.gif} (${pictures.frames} frames, ${Math.round(pictures.gif.length / 1024)} KiB)` + (out.lossPng ? ` and ${out.lossPng}` : ''));
   }
   return 0;
 }

@@ -8,7 +8,6 @@ import type { TrainProgress } from '../core/jobs.js';
 import { trainDataset, trainReport } from '../core/ml/trainDataset.js';
 import { LOCAL_GUILD, openCliContext } from './context.js';
 
-export const summary = 'train a dataset and save its next model version (--json for the metrics)';
 
 const USAGE = `usage: kodiak train <dataset> [--epochs N] [--lr X] [--backbone ID] [--seed N] [--guild G] [--json]
   --epochs    head training epochs (default 20)

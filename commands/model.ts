@@ -1,5 +1,5 @@
 // /model: the versions trained for each dataset, which one classifies photos in this channel,
-// what a version is, and its export (a zip that loads on its own; see README "Using an export").
+// what a version is, and its export (a zip that loads on its own; see README "Using an exported model").
 import { AttachmentBuilder, EmbedBuilder, escapeMarkdown, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../core/errors.js';
 import { exportZip } from '../core/ml/exportZip.js';

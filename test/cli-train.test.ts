@@ -9,15 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forCommandLine } from '../cli/args.js';
 import { main as datasetMain } from '../cli/dataset.js';
 import { main as modelMain } from '../cli/model.js';
 import { main as predictMain } from '../cli/predict.js';
 import { main as trainMain } from '../cli/train.js';
 import { createRedis } from '../core/redis.js';
-import { SYNTHETIC_CLASSES, syntheticImages } from './fixtures/images.js';
+import { SYNTHETIC_CLASSES } from './fixtures/images.js';
 import { REPO_ROOT, startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
+import { cli, writeImages } from './helpers/cli.js';
 import { deleteKeys } from './helpers/stack.js';
 
 const prefix = `t-${randomUUID().slice(0, 8)}`;
@@ -27,32 +28,6 @@ const trainFolder = path.join(tmp, 'train');
 const freshFolder = path.join(tmp, 'fresh');
 let mirror: ModelMirror;
 const saved = { ...process.env };
-
-/** Writes generated pictures as <folder>/<class>/<i>.jpg; returns [file, class] pairs. */
-async function writeImages(folder: string, perClass: number, seed: number): Promise<[string, string][]> {
-  const images = await syntheticImages(perClass, { size: 64, seed });
-  return images.map((img, i) => {
-    const file = path.join(folder, img.label, `${i}.jpg`);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, img.bytes);
-    return [file, img.label];
-  });
-}
-
-/** Runs a subcommand's main in-process; returns its exit code and what it printed on stdout. */
-async function cli(main: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
-  try {
-    const code = await main(argv);
-    return { code, stdout: out.join('\n'), stderr: err.join('') };
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-  }
-}
 
 let fresh: [string, string][];
 
@@ -127,21 +102,29 @@ describe('kodiak train / predict / model', () => {
     const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'predict', 'nosuch', fresh[0]![0]], { cwd: REPO_ROOT, env: process.env });
     const err = (await run.then(() => undefined, (e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(1);
-    expect(err.stderr).toMatch(/^kodiak predict: no trained model for "nosuch" yet: run kodiak train nosuch first$/m);
+    expect(err.stderr).toMatch(/^kodiak predict: no dataset called "nosuch" here \(check --guild\); kodiak dataset import <name> <folder> makes one$/m);
     expect(err.stderr).not.toContain('/train');
     expect(forCommandLine('no dataset called "x" here; /dataset list shows the ones that exist')).toBe(
       'no dataset called "x" here (check --guild); kodiak dataset import <name> <folder> makes one',
     );
+    expect(forCommandLine('no trained model for "x" yet: run /train x first')).toBe('no trained model for "x" yet: run kodiak train x first');
     expect(forCommandLine('dataset "bears" has no model version 3; see /model list')).toBe('dataset "bears" has no model version 3; see kodiak model list');
   }, 60_000);
 
   it('reports an unreadable file in its own entry and exits non-zero', async () => {
     const missing = path.join(tmp, 'missing.jpg');
-    const run = await cli(predictMain, ['shapes', fresh[0]![0], missing, '--json']);
+    const notImage = path.join(tmp, 'notes.jpg');
+    fs.writeFileSync(notImage, 'these are notes, not a picture');
+    const run = await cli(predictMain, ['shapes', fresh[0]![0], missing, notImage, '--json']);
     expect(run.code).toBe(1);
-    const [ok, bad] = JSON.parse(run.stdout);
+    const [ok, bad, text] = JSON.parse(run.stdout);
     expect(ok.top[0].class).toBe(fresh[0]![1]);
     expect(bad).toMatchObject({ file: missing, top: [], notSure: true, error: expect.stringContaining('ENOENT') });
+    expect(text).toMatchObject({ file: notImage, error: 'not an image kodiak can read' });
+  });
+
+  it('model info on a dataset that does not exist says so', async () => {
+    await expect(cli(modelMain, ['info', 'nosuch'])).rejects.toThrow('no dataset called "nosuch"');
   });
 
   it('lists, describes and exports the model version', async () => {

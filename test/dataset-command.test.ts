@@ -97,10 +97,10 @@ describe('dataset views', () => {
 
   it('/dataset add: summaries add up, and the text says what was not added and why', () => {
     const merged = mergeAddSummaries([
-      { total: 3, kept: 2, duplicates: 1, failed: {}, perClass: { cub: 2 }, addedClasses: [] },
-      { total: 4, kept: 1, duplicates: 0, failed: { 'not-an-image': 3 }, perClass: { cub: 1 }, addedClasses: ['cub'] },
+      { total: 3, kept: 2, duplicates: 1, failed: {}, perClass: { cub: 2 }, addedClasses: [], skippedDuplicates: [{ source: 'b.jpg', of: { id: 'f00', source: 'a.jpg', label: 'cub' } }] },
+      { total: 4, kept: 1, duplicates: 0, failed: { 'not-an-image': 3 }, perClass: { cub: 1 }, addedClasses: ['cub'], skippedDuplicates: [] },
     ]);
-    expect(merged).toMatchObject({ total: 7, kept: 3, duplicates: 1, perClass: { cub: 3 }, addedClasses: ['cub'] });
+    expect(merged).toMatchObject({ total: 7, kept: 3, duplicates: 1, perClass: { cub: 3 }, addedClasses: ['cub'], skippedDuplicates: [{ source: 'b.jpg' }] });
     const text = addSummaryText('my_bears', merged);
     expect(text).toContain('Added 3 images to **my\\_bears** (**cub**: 3) out of 7.');
     expect(text).toContain('1 duplicate of images already there skipped');

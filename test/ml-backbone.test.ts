@@ -103,7 +103,8 @@ describe('downloadable backbone through MODEL_MIRROR_URL', () => {
   it('server down: falls back to the bundled MobileNetV2-1.4 and says so', async () => {
     const resolved = await resolveBackbone('mobilenet_v2_035', { dataDir: freshDataDir(), mirrorUrl: await deadUrl() });
     expect(resolved.source.spec.id).toBe('nsfwjs_mobilenet_v2_140');
-    expect(resolved.note).toMatch(/ImageNet MobileNetV2-0.35 could not be downloaded .*bundled MobileNetV2-1.4/);
+    expect(resolved.note).toMatch(/ImageNet MobileNetV2-0.35 could not be downloaded .*; used MobileNetV2-1.4 bundled with nsfwjs instead/);
+    expect(resolved.note).not.toMatch(/bundled.*bundled/);
     expect(backboneStatus()).toMatchObject({ requested: 'mobilenet_v2_035', used: 'nsfwjs_mobilenet_v2_140', note: resolved.note });
   });
 

@@ -6,6 +6,7 @@ import type { SearchProviderId } from '../config.js';
 import { UserError } from '../errors.js';
 import type { CollectProgress, CollectResult, DatasetRef } from '../jobs.js';
 import type { Services } from '../services.js';
+import { sourceOf } from '../clean/report.js';
 import { checkDatasetRoom } from '../quotas.js';
 import { cleanClassName, cleanClassNames, findClass } from '../store/classNames.js';
 import type { DatasetMeta, ItemSource, SourceKind } from '../store/types.js';
@@ -149,6 +150,15 @@ export interface AddSummary {
   perClass: Record<string, number>;
   /** Classes created because a zip or folder had a folder for them. */
   addedClasses: string[];
+  /** Each image left out as a copy of one the dataset has: where it came from, and which image it copies. */
+  skippedDuplicates: SkippedDuplicate[];
+}
+
+export interface SkippedDuplicate {
+  source: string;
+  of: { id: string; source: string; label: string };
+  /** Differing bits of the perceptual hashes (a near-duplicate); absent for the same bytes. */
+  distance?: number;
 }
 
 interface AddArgs {
@@ -165,6 +175,7 @@ async function addCandidates(args: AddArgs, candidates: Candidate[], newClasses:
   const label = new Set(candidates.map((c) => c.label)).size === 1 ? candidates[0]!.label : '*';
   const progress: CollectProgress = { className: label, searched: candidates.length, downloaded: 0, failed: {}, duplicates: 0, kept: 0, wanted: candidates.length };
   const perClass: Record<string, number> = {};
+  const skippedDuplicates: SkippedDuplicate[] = [];
   const report = throttle(args.onProgress);
   const counts = await runPipeline(services, dataset, candidates, {
     downloader: args.downloader ?? sharedDownloader(services.config),
@@ -172,6 +183,10 @@ async function addCandidates(args: AddArgs, candidates: Candidate[], newClasses:
     signal: args.signal,
     onSettled: (c, outcome, running) => {
       if (outcome.kind === 'kept') perClass[c.label] = (perClass[c.label] ?? 0) + 1;
+      if (outcome.kind === 'duplicate') {
+        const { of, distance } = outcome;
+        skippedDuplicates.push({ source: sourceOf(c), of: { id: of.id, source: sourceOf(of), label: of.label }, ...(distance !== undefined ? { distance } : {}) });
+      }
       mergeCounts(progress, running, { downloaded: 0, duplicates: 0, failed: {} });
       progress.kept = running.kept;
       report(progress);
@@ -183,7 +198,8 @@ async function addCandidates(args: AddArgs, candidates: Candidate[], newClasses:
   report(progress, true);
   // Only the new classes that got an image exist now (the pipeline creates them on first keep).
   const addedClasses = newClasses.filter((c) => perClass[c]);
-  return { total: candidates.length, kept: counts.kept, duplicates: counts.duplicates, failed: counts.failed, perClass, addedClasses };
+  skippedDuplicates.sort((a, b) => a.source.localeCompare(b.source));
+  return { total: candidates.length, kept: counts.kept, duplicates: counts.duplicates, failed: counts.failed, perClass, addedClasses, skippedDuplicates };
 }
 
 /** Download a list of URLs (a .csv/.txt list, attachments or channel images) into one class. */

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config.js';
 import type { Services } from '../services.js';
-import type { DatasetRef, ItemSource } from '../store/types.js';
+import type { DatasetItem, DatasetRef, ItemSource } from '../store/types.js';
 import { Downloader, DownloadSession, downloaderOptions } from './download.js';
 import { countReason, isRejectError } from './reasons.js';
 import { normaliseImage, type VerifyOptions } from './verify.js';
@@ -31,7 +31,12 @@ export interface PipelineCounts {
   kept: number;
 }
 
-export type CandidateOutcome = { kind: 'kept'; id: string } | { kind: 'duplicate' } | { kind: 'failed'; reason: string } | { kind: 'skipped' };
+export type CandidateOutcome =
+  | { kind: 'kept'; id: string }
+  /** `of` is the image already in the dataset; `distance` (pHash bits) is set for a near-duplicate. */
+  | { kind: 'duplicate'; of: DatasetItem; distance?: number }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'skipped' };
 
 export interface PipelineOptions {
   downloader: Downloader;
@@ -138,7 +143,8 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
         bytes: image.jpeg.length,
         phash: image.phash,
       }, meta);
-      if (added.outcome !== 'added') return { kind: 'duplicate' };
+      if (added.outcome === 'duplicate') return { kind: 'duplicate', of: added.existing };
+      if (added.outcome === 'near-duplicate') return { kind: 'duplicate', of: added.existing, distance: added.distance };
       return { kind: 'kept', id: added.item.id };
     } finally {
       reserved--;

@@ -51,18 +51,36 @@ export function classFolder(p: string): { folder?: string; skip: boolean } {
   return { folder: parts.length > 1 ? parts[parts.length - 2] : undefined, skip: hidden };
 }
 
+/**
+ * Every file under `dir`, following symbolic links to folders and files (a class folder is often
+ * a link to where the pictures already are); a link back up the tree is not followed twice.
+ */
+async function walkFiles(dir: string, seen: Set<string>): Promise<string[]> {
+  const real = await fs.realpath(dir);
+  if (seen.has(real)) return [];
+  seen.add(real);
+  const files: string[] = [];
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    // A link is followed to what it points at; a broken one is skipped.
+    const kind = e.isSymbolicLink() ? await fs.stat(full).catch(() => undefined) : e;
+    if (kind?.isDirectory()) files.push(...(await walkFiles(full, seen)));
+    else if (kind?.isFile()) files.push(full);
+  }
+  return files;
+}
+
 /** Image files under `root`: `root/<class>/<file>` (ImageFolder layout) or directly in root. */
 export async function listImageFolder(root: string): Promise<{ path: string; folder?: string }[]> {
-  let entries;
+  let files;
   try {
-    entries = await fs.readdir(root, { recursive: true, withFileTypes: true });
+    files = await walkFiles(root, new Set());
   } catch {
     throw new UserError(`cannot read the folder ${root}`);
   }
   const out: { path: string; folder?: string }[] = [];
-  for (const e of entries) {
-    if (!e.isFile() || !IMAGE_EXT.test(e.name)) continue;
-    const full = path.join(e.parentPath, e.name);
+  for (const full of files) {
+    if (!IMAGE_EXT.test(full)) continue;
     const rel = path.relative(root, full).split(path.sep).join('/');
     const { folder, skip } = classFolder(rel);
     if (!skip) out.push({ path: full, folder });

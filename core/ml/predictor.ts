@@ -147,7 +147,7 @@ export class Predictor {
     const size = backbone.inputSize;
     const decoded = await Promise.allSettled(images.map((img) => decodeRgb(img, size, { maxPixels: this.opts.maxPixels })));
     const ok = decoded.flatMap((d, i) => (d.status === 'fulfilled' ? [{ i, rgb: d.value }] : []));
-    const predictions: ImagePrediction[] = decoded.map((d) => ({ top: [], notSure: true, error: d.status === 'rejected' ? 'not an image this bot can read' : undefined }));
+    const predictions: ImagePrediction[] = decoded.map((d) => ({ top: [], notSure: true, error: d.status === 'rejected' ? 'not an image kodiak can read' : undefined }));
     if (ok.length) {
       const pixels = new Uint8Array(ok.length * size * size * 3);
       ok.forEach((o, j) => pixels.set(o.rgb, j * size * size * 3));

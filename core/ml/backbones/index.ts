@@ -74,7 +74,7 @@ async function resolve(id: string, opts: ResolveOptions): Promise<ResolvedBackbo
     const reason = err instanceof Error ? err.message : String(err);
     return {
       source: { spec: fallback },
-      note: `${spec.title} could not be downloaded (${reason}); used the bundled ${fallback.title} instead, whose features are weaker.`,
+      note: `${spec.title} could not be downloaded (${reason}); used ${fallback.title} instead, whose features are weaker.`,
     };
   }
 }
