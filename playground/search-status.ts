@@ -38,9 +38,15 @@ export async function probeSearch(config: Config): Promise<SearchStatus> {
       await res.body?.cancel();
       status.reachable.push(id);
     } catch (err) {
-      status.unreachable[id] = (err as Error).name === 'TimeoutError' ? 'no answer' : ((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
+      status.unreachable[id] = (err as Error).name === 'TimeoutError' ? 'no answer' : reasonOf(err);
     }
   }));
   status.reachable.sort((a, b) => config.SEARCH_PROVIDERS.indexOf(a) - config.SEARCH_PROVIDERS.indexOf(b));
   return status;
+}
+
+/** fetch says "fetch failed"; the socket's code (ECONNREFUSED, ENOTFOUND, ...) is in its cause. */
+function reasonOf(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; errors?: { code?: string }[]; message?: string } }).cause;
+  return cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (err as Error).message;
 }

@@ -24,7 +24,7 @@ export function attachPage(fake: FakeDiscord, options: PageOptions): void {
   void options.search.then((s) => (search = s), () => (search = { reachable: [], unreachable: {} }));
 
   const state = (url: URL): Record<string, unknown> => {
-    const me = actions.me(userName(url.searchParams.get('user') ?? 'you'), queryFlag(url, 'moderator'));
+    const me = actions.me(userName(url.searchParams.get('user') ?? 'you'));
     return {
       guild: fake.guild,
       channels: fake.core.model.guild(fake.guild.id).channelIds.map((id) => ({ id, name: fake.channel(id).name })),
@@ -37,12 +37,18 @@ export function attachPage(fake: FakeDiscord, options: PageOptions): void {
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void> = {
     'GET /': (_req, res) => serveStatic(res, 'index.html'),
+    'GET /favicon.ico': (_req, res) => void res.writeHead(204).end(),
     'GET /playground/state': (_req, res, url) => sendJson(res, 200, state(url)),
     'GET /playground/messages': (_req, res, url) => {
       const me = actions.me(userName(url.searchParams.get('user')));
       sendJson(res, 200, channelView(fake.core, fake.channel(url.searchParams.get('channel') ?? undefined).id, me.user.id));
     },
     'GET /playground/events': (req, res, url) => streamEvents(fake.core, req, res, actions.me(userName(url.searchParams.get('user'))).user.id),
+    'POST /playground/me': async (req, res) => {
+      const { fields } = await readForm(req);
+      const me = actions.me(userName(fields.user), typeof fields.moderator === 'boolean' ? fields.moderator : undefined);
+      sendJson(res, 200, { id: me.user.id, name: me.user.name, moderator: me.moderator });
+    },
     'POST /playground/send': async (req, res) => {
       const { fields, files } = await readForm(req);
       sendJson(res, 200, await actions.send(fields, files));
@@ -76,9 +82,4 @@ export function attachPage(fake: FakeDiscord, options: PageOptions): void {
       sendJson(res, 500, { message: 'The playground failed; see its log.' });
     }
   };
-}
-
-function queryFlag(url: URL, name: string): boolean | undefined {
-  const value = url.searchParams.get(name);
-  return value === null ? undefined : value === 'true' || value === '1';
 }
