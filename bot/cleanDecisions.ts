@@ -54,6 +54,7 @@ function plan(s: Suspect, action: SuspectAction): { id: string; label: string; a
 const REPORT_PROBLEMS: Record<Exclude<ReportLookup, { ok: true }>['problem'], string> = {
   missing: 'this cleaning report has expired: run /clean again for a fresh one',
   foreign: 'this cleaning report belongs to another server: nothing changed',
+  stale: 'this cleaning report is about a dataset that has been deleted since: nothing changed',
 };
 
 /** The report a click or reaction in `guildId` names; a UserError when it is gone or another guild's. */

@@ -267,6 +267,9 @@ const deleteHandler: ComponentHandler = {
       await interaction.update({ content: `${bold(name)} was already deleted.`, components: [], allowedMentions: NO_PINGS });
       return;
     }
+    // The cleaner's state first: a dataset made again under this name must inherit no kept
+    // marks, decisions or reports (and old buttons are refused by the report's creation stamp).
+    await ctx.decisions.forgetDataset(dataset);
     await ctx.datasets.delete(dataset);
     sweepFilesInBackground(ctx, `deleted ${guildId}/${name}`);
     await interaction.update({ content: `🗑️ Deleted dataset ${bold(name)}, confirmed by <@${interaction.user.id}>.`, components: [], allowedMentions: NO_PINGS });

@@ -7,8 +7,7 @@
 //   <p>:clean:{g:n}:kept                         hash    item id -> the label it was kept with
 //   <p>:clean:{g:n}:audit                        stream  decide/undo events: who, when, from -> to
 //   <p>:clean:decref:<id>                        string  the dataset of a decision (for undo by id)
-//   <p>:clean:report:<reportId>                  string  a CleanReport as JSON, with a TTL
-//   <p>:clean:{g:n}:latest                       string  the newest report id of the dataset
+//   (reports: see reportStore.ts)
 //
 // Applying is claim -> store CAS -> finish. The claim (a Lua SET-if-absent on the decided flag)
 // makes concurrent clicks race inside Redis: one wins, the others are told who decided. The
@@ -21,7 +20,9 @@ import { UserError } from '../errors.js';
 import { runScript } from '../store/lua.js';
 import type { DatasetItem, DatasetRef, DatasetStore } from '../store/types.js';
 import { ABORT_DECIDE, ABORT_UNDO, CLAIM, CLAIM_UNDO, FINISH_DECIDE, FINISH_UNDO } from './decisionScripts.js';
-import type { CleanReport } from './types.js';
+import { ReportStore } from './reportStore.js';
+
+export { reportBelongsToGuild, type ReportLookup } from './reportStore.js';
 
 export type DecisionAction = { type: 'keep' } | { type: 'relabel'; to: string } | { type: 'delete' };
 
@@ -96,40 +97,19 @@ export interface DecisionLogOptions {
 export const CLAIM_STALE_MS = 30_000;
 const TRASH = 'trash';
 
-export class DecisionLog {
+/** Decisions on top of the stored reports (reportStore.ts): one object, as the bot and workers use it. */
+export class DecisionLog extends ReportStore {
   private readonly decisionTtl: number;
-  private readonly reportTtl: number;
   private readonly auditMax: number;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly store: DatasetStore,
-    private readonly prefix: string,
-    opts: DecisionLogOptions = {},
-  ) {
+  constructor(redis: Redis, store: DatasetStore, prefix: string, opts: DecisionLogOptions = {}) {
+    super(redis, store, prefix, opts.reportTtlSeconds ?? 3 * 24 * 3600);
     this.decisionTtl = opts.decisionTtlSeconds ?? 30 * 24 * 3600;
-    this.reportTtl = opts.reportTtlSeconds ?? 3 * 24 * 3600;
     this.auditMax = opts.auditMaxLength ?? 10_000;
-  }
-
-  private keys(ref: DatasetRef) {
-    const base = `${this.prefix}:clean:{${ref.guildId}:${ref.name}}`;
-    return {
-      decisionPrefix: `${base}:decision:`,
-      decision: (id: string) => `${base}:decision:${id}`,
-      decided: (reportId: string, itemId: string) => `${base}:decided:${reportId}:${itemId}`,
-      kept: `${base}:kept`,
-      audit: `${base}:audit`,
-      latest: `${base}:latest`,
-    };
   }
 
   private refKey(decisionId: string): string {
     return `${this.prefix}:clean:decref:${decisionId}`;
-  }
-
-  private reportKey(reportId: string): string {
-    return `${this.prefix}:clean:report:${reportId}`;
   }
 
   /**
@@ -313,39 +293,23 @@ export class DecisionLog {
     });
   }
 
-  /** Stores a report for paging ("show 10 more") across restarts; it expires after a few days. */
-  async saveReport(report: CleanReport): Promise<void> {
-    const tx = this.redis.multi().set(this.reportKey(report.id), JSON.stringify(report), 'EX', this.reportTtl);
-    if (report.dataset) tx.set(this.keys(report.dataset).latest, report.id, 'EX', this.reportTtl);
-    await tx.exec();
-  }
-
-  async loadReport(reportId: string): Promise<CleanReport | undefined> {
-    const json = await this.redis.get(this.reportKey(reportId));
-    return json ? (JSON.parse(json) as CleanReport) : undefined;
-  }
-
   /**
-   * The report a button or reaction names, for the guild the click came from only: a custom_id
-   * is text a client sends, so its report id proves nothing about where the report belongs.
+   * Forgets everything the cleaner knows about a dataset (decisions, kept marks, audit, reports),
+   * for /dataset delete: a dataset made again under the same name starts clean.
    */
-  async reportForGuild(reportId: string, guildId: string | null | undefined): Promise<ReportLookup> {
-    const report = await this.loadReport(reportId);
-    if (!report?.dataset) return { ok: false, problem: 'missing' };
-    if (!reportBelongsToGuild(report, guildId)) return { ok: false, problem: 'foreign' };
-    return { ok: true, report };
+  async forgetDataset(ref: DatasetRef): Promise<void> {
+    const k = this.keys(ref);
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${k.base}:*`, 'COUNT', 500);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+    const decisionIds = keys.filter((key) => key.startsWith(k.decisionPrefix)).map((key) => key.slice(k.decisionPrefix.length));
+    const doomed = [...keys, ...decisionIds.map((id) => this.refKey(id)), ...(await this.reportKeysOf(ref))];
+    for (let i = 0; i < doomed.length; i += 500) await this.redis.del(...doomed.slice(i, i + 500));
   }
-
-  async latestReportId(ref: DatasetRef): Promise<string | undefined> {
-    return (await this.redis.get(this.keys(ref).latest)) ?? undefined;
-  }
-}
-
-export type ReportLookup = { ok: true; report: CleanReport } | { ok: false; problem: 'missing' | 'foreign' };
-
-/** A report belongs to the guild of the dataset it is about. */
-export function reportBelongsToGuild(report: Pick<CleanReport, 'dataset'>, guildId: string | null | undefined): boolean {
-  return !!guildId && report.dataset?.guildId === guildId;
 }
 
 function parseDecision(data: string, state: string, undo: string): Decision {

@@ -88,6 +88,7 @@ export async function runClean(services: Services, opts: RunCleanOptions): Promi
       if (done === total) opts.onProgress?.('checks', 0, 1);
     },
   });
+  report.datasetCreatedAt = meta.createdAt;
   if (features.skipped.length) report.summary.notes.push(`${features.skipped.length} image(s) could not be read and were left out`);
   return report;
 }

@@ -62,6 +62,8 @@ export interface CleanSummary {
 export interface CleanReport {
   id: string;
   dataset?: DatasetRef;
+  /** The createdAt of that dataset: one deleted and made again under the same name is another dataset. */
+  datasetCreatedAt?: number;
   createdAt: number;
   kind: 'labels' | 'duplicates' | 'outliers' | 'quality' | 'all';
   classes: string[];
