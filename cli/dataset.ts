@@ -11,6 +11,7 @@ import { UserError } from '../core/errors.js';
 import type { ModelMeta } from '../core/ml/models.js';
 import { sweepUnreferenced } from '../core/store/gc.js';
 import type { DatasetRef } from '../core/store/types.js';
+import { deleteDataset } from '../core/services.js';
 import { parseCli } from './args.js';
 import { LOCAL_GUILD, openCliContext, type CliContext } from './context.js';
 
@@ -83,7 +84,7 @@ async function remove(ctx: CliContext, ref: DatasetRef, yes: boolean): Promise<v
   await ctx.datasets.require(ref);
   const images = (await ctx.datasets.items(ref, { includeTrashed: true })).length;
   if (!yes) throw new UserError(`this deletes ${ref.name} and its ${images} images; run it again with --yes to go ahead`);
-  await ctx.datasets.delete(ref);
+  await deleteDataset(ctx, ref);
   // Files of a dataset deleted just now stay for a grace period: a later sweep removes them.
   await sweepUnreferenced(ctx.redis, { dataDir: ctx.config.DATA_DIR });
   console.log(`deleted ${ref.name} (${images} images)`);

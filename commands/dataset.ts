@@ -37,6 +37,7 @@ import type { CollectPayload, CollectProgress, DatasetRef } from '../core/jobs.j
 import { admitRun, checkDatasetRoom, releaseRun, startRun } from '../core/quotas.js';
 import { parseClassList } from '../core/store/classNames.js';
 import type { DatasetMeta } from '../core/store/types.js';
+import { deleteDataset } from '../core/services.js';
 
 export const DEFAULT_PER_CLASS = 100;
 const FILE_OPTIONS = ['file', 'file2', 'file3', 'file4'] as const;
@@ -267,10 +268,7 @@ const deleteHandler: ComponentHandler = {
       await interaction.update({ content: `${bold(name)} was already deleted.`, components: [], allowedMentions: NO_PINGS });
       return;
     }
-    // The cleaner's state first: a dataset made again under this name must inherit no kept
-    // marks, decisions or reports (and old buttons are refused by the report's creation stamp).
-    await ctx.decisions.forgetDataset(dataset);
-    await ctx.datasets.delete(dataset);
+    await deleteDataset(ctx, dataset);
     sweepFilesInBackground(ctx, `deleted ${guildId}/${name}`);
     await interaction.update({ content: `🗑️ Deleted dataset ${bold(name)}, confirmed by <@${interaction.user.id}>.`, components: [], allowedMentions: NO_PINGS });
   },

@@ -6,7 +6,7 @@ import type { Redis } from './redis.js';
 import path from 'node:path';
 import { FileBlobStore } from './store/blobs.js';
 import { RedisDatasetStore } from './store/datasets.js';
-import type { BlobStore, DatasetStore } from './store/types.js';
+import type { BlobStore, DatasetRef, DatasetStore } from './store/types.js';
 import { ModelStore } from './ml/models.js';
 import { DecisionLog } from './clean/decisions.js';
 
@@ -27,4 +27,14 @@ export function createServices(config: Config, redis: Redis, log: Logger): Servi
   const models = new ModelStore(config.DATA_DIR);
   const decisions = new DecisionLog(redis, datasets, config.QUEUE_PREFIX);
   return { config, redis, log, blobs, datasets, models, decisions };
+}
+
+/**
+ * Deletes a dataset and what the cleaner knows about it, the cleaner's state first: a dataset
+ * made again under this name must inherit no kept marks, decisions or reports (old buttons are
+ * refused by the report's stamp anyway). Its files go with a later sweep (store/gc.ts).
+ */
+export async function deleteDataset(services: Pick<Services, 'datasets' | 'decisions'>, ref: DatasetRef): Promise<void> {
+  await services.decisions.forgetDataset(ref);
+  await services.datasets.delete(ref);
 }
