@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   for (const p of prefixes) await deleteKeys(redis, p);
-  redis.disconnect();
+  redis?.disconnect();
 });
 
 /** A worker's view of the search: its own providers and pacer, sharing Redis with the others. */
