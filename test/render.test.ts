@@ -1,3 +1,4 @@
+import { accuracyChartOptions } from '../core/ml/charts.js';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
@@ -85,6 +86,37 @@ describe('charts', () => {
     }
     const png = await scatter({ series, title: 'scatter' });
     expect((await sharp(png).metadata()).format).toBe('png');
+  });
+
+  it('numbers the rows of a confusion matrix whose class names are long, with a legend of full names', () => {
+    const wild = 'a very long class name about grizzly bears in the wild';
+    const zoo = 'a very long class name about grizzly bears in the zoo';
+    const svg = confusionMatrixSvg([wild, zoo, 'teddy'], [[5, 1, 0], [2, 4, 0], [0, 0, 6]], 'cm');
+    // Cut at 24 characters both names read the same; the legend keeps them apart.
+    expect(svg).toContain(`>1. ${wild}<`);
+    expect(svg).toContain(`>2. ${zoo}<`);
+    expect(svg).toContain('>3. teddy<');
+    expect(svg).not.toContain('…');
+    const width = Number(/width="(\d+)"/.exec(svg)?.[1]);
+    const height = Number(/height="(\d+)"/.exec(svg)?.[1]);
+    const legendY = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)"[^>]*>\d\. /g)].map((m) => Number(m[1]));
+    expect(Math.max(...legendY)).toBeLessThan(height);
+    expect(width).toBeGreaterThan(300);
+  });
+
+  it("keeps the accuracy chart's line at 1.0 and its last point inside the frame, and names the model in its title", () => {
+    const curves = { epoch: [1, 2, 3], trainLoss: [], validLoss: [], trainAccuracy: [], validAccuracy: [0.5, 1, 1], lr: [] };
+    const svg = lineChartSvg(accuracyChartOptions(curves, 'bears v3'));
+    expect(svg).toContain('accuracy - bears v3');
+    const clip = /<clipPath id="[^"]+"><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/.exec(svg)!.slice(1).map(Number);
+    const [left, top, w] = clip as [number, number, number];
+    const dots = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="3"/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(dots).toHaveLength(3);
+    for (const [cx, cy] of dots) {
+      expect(cy - 3).toBeGreaterThan(top); // a whole dot below the top edge, at y = 1
+      expect(cx + 3).toBeLessThan(left + w); // and left of the right edge, at the last epoch
+      expect(cx - 3).toBeGreaterThan(left);
+    }
   });
 
   it('draws the confusion matrix with counts, growing with the classes and rotating long labels', async () => {

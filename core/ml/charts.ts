@@ -1,6 +1,6 @@
 // The training report's pictures, drawn with core/render: confusion matrix, loss and accuracy
 // curves, and the learning-rate finder's sweep.
-import { confusionMatrixPng, lineChart, type Point } from '../render/index.js';
+import { confusionMatrixPng, lineChart, type LineChartOptions, type Point } from '../render/index.js';
 import type { Curves } from './evaluate.js';
 import type { LrFindResult } from './lrFind.js';
 
@@ -10,9 +10,9 @@ export async function confusionChart(classes: string[], confusion: number[][], t
   return confusionMatrixPng(classes, confusion, title);
 }
 
-export async function lossChart(c: Curves): Promise<Buffer> {
+export async function lossChart(c: Curves, label?: string): Promise<Buffer> {
   return lineChart({
-    title: 'loss',
+    title: titled('loss', label),
     xLabel: 'epoch',
     yLabel: 'cross-entropy',
     series: [
@@ -22,17 +22,22 @@ export async function lossChart(c: Curves): Promise<Buffer> {
   });
 }
 
-export async function accuracyChart(c: Curves): Promise<Buffer> {
-  return lineChart({
-    title: 'accuracy',
+export async function accuracyChart(c: Curves, label?: string): Promise<Buffer> {
+  return lineChart(accuracyChartOptions(c, label));
+}
+
+export function accuracyChartOptions(c: Curves, label?: string): LineChartOptions {
+  return {
+    title: titled('accuracy', label),
     xLabel: 'epoch',
     yLabel: 'accuracy',
-    yDomain: [0, 1],
+    // A little above 1, so a line at 100% is drawn inside the frame rather than on it.
+    yDomain: [0, 1.04],
     series: [
       { name: 'train', points: pairs(c.epoch, c.trainAccuracy) },
       { name: 'valid', points: pairs(c.epoch, c.validAccuracy), dashed: true },
     ],
-  });
+  };
 }
 
 /** Loss against learning rate (log10 on x), as fast.ai's lr_find plot. */
@@ -45,8 +50,13 @@ export async function lrFinderChart(r: LrFindResult): Promise<Buffer> {
   });
 }
 
-/** All the training report's charts as PNG buffers, by name. */
-export async function trainingCharts(classes: string[], confusion: number[][], curves: Curves): Promise<Record<'confusion' | 'loss' | 'accuracy', Buffer>> {
-  const [cm, loss, accuracy] = await Promise.all([confusionChart(classes, confusion), lossChart(curves), accuracyChart(curves)]);
+/** "<what> - <dataset> v<N>": each chart says which model it is about. */
+function titled(what: string, label?: string): string {
+  return label ? `${what} - ${label}` : what;
+}
+
+/** All the training report's charts as PNG buffers, by name; `label` names the model ("bears v3"). */
+export async function trainingCharts(classes: string[], confusion: number[][], curves: Curves, label?: string): Promise<Record<'confusion' | 'loss' | 'accuracy', Buffer>> {
+  const [cm, loss, accuracy] = await Promise.all([confusionChart(classes, confusion, titled('confusion matrix (validation)', label)), lossChart(curves, label), accuracyChart(curves, label)]);
   return { confusion: cm, loss, accuracy };
 }

@@ -176,6 +176,15 @@ export class ModelStore {
     return JSON.parse(await fs.readFile(path.join(this.versionDir(ref, version), 'head.json'), 'utf8')) as HeadJSON;
   }
 
+  /** Adds chart PNGs to a saved version (meta.json lists them); returns the updated meta. */
+  async writeCharts(meta: ModelMeta, charts: Record<string, Uint8Array>): Promise<ModelMeta> {
+    const dir = this.versionDir(meta.dataset, meta.version);
+    for (const [name, png] of Object.entries(charts)) await writeFileAtomic(path.join(dir, `${safe(name, 'chart name')}.png`), png);
+    const updated: ModelMeta = { ...meta, charts: [...new Set([...meta.charts, ...Object.keys(charts)])] };
+    await writeFileAtomic(path.join(dir, 'meta.json'), JSON.stringify(updated, null, 1));
+    return updated;
+  }
+
   /** A version's "none of these" calibration with its reference embeddings, if it has one. */
   async novelty(meta: ModelMeta): Promise<Novelty | undefined> {
     if (!meta.novelty) return undefined;

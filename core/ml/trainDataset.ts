@@ -70,8 +70,10 @@ export async function trainDataset(
   });
   const { previous, previousNote } = await scoreReplaced(services, ref, earlier, items, result);
   onProgress({ stage: 'saving', done: 0, total: 0 });
-  const charts = await trainingCharts(result.classes, result.confusion, result.curves);
-  const saved = await models.save(ref, modelFromTrainResult(result, { datasetRevision: meta.revision, createdBy: options.createdBy, charts, previous }));
+  const version = await models.save(ref, modelFromTrainResult(result, { datasetRevision: meta.revision, createdBy: options.createdBy, previous }));
+  // Drawn once the version number is known: each chart's title names the dataset and version.
+  const charts = await trainingCharts(result.classes, result.confusion, result.curves, `${ref.name} v${version.version}`);
+  const saved = await models.writeCharts(version, charts);
   return { meta, result, saved, previous, previousNote };
 }
 

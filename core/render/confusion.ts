@@ -1,11 +1,39 @@
 // A confusion matrix as a heat map: rows are the actual class, columns the predicted one, each
 // cell shows its count and is shaded by the fraction of its row (so a small class still shows
-// where its images go). Class names come from users: always escaped, long ones truncated.
+// where its images go). Class names come from users: always escaped. When a name is too long to
+// sit beside its row, rows and columns are numbered and a legend under the grid gives each
+// number's full name (wrapped), so classes that differ only at the end stay distinguishable.
 import { svgToPng } from './raster.js';
 import { approxTextWidth, fmt, svgDocument, svgText, truncate } from './svg.js';
 
 const MAX_LABEL_CHARS = 24;
 const LABEL_SIZE = 12;
+/** Characters per legend line before a long name wraps. */
+const LEGEND_CHARS = 70;
+const LEGEND_LINE = 16;
+
+/** A name cut into lines of at most `width` characters, at spaces where it can. */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    for (let w = word; w.length > 0; ) {
+      const room = width - (line ? line.length + 1 : 0);
+      if (w.length <= room) {
+        line = line ? `${line} ${w}` : w;
+        w = '';
+      } else if (line) {
+        lines.push(line);
+        line = '';
+      } else {
+        lines.push(w.slice(0, width));
+        w = w.slice(width);
+      }
+    }
+  }
+  if (line) lines.push(line);
+  return lines.length ? lines : [''];
+}
 
 /** White -> deep blue by t in [0, 1]. */
 export function heatColor(t: number): string {
@@ -26,7 +54,11 @@ function validate(classes: readonly string[], matrix: readonly (readonly number[
 export function confusionMatrixSvg(classes: readonly string[], matrix: readonly (readonly number[])[], title: string): string {
   validate(classes, matrix);
   const n = classes.length;
-  const labels = classes.map((c) => truncate(c, MAX_LABEL_CHARS));
+  const numbered = classes.some((c) => [...c].length > MAX_LABEL_CHARS);
+  // Numbered: "3" beside row and column 3, "3. <full name>" in the legend.
+  const labels = numbered ? classes.map((_, i) => String(i + 1)) : [...classes];
+  const legend = numbered ? classes.map((c, i) => wrapText(`${i + 1}. ${c}`, LEGEND_CHARS)) : [];
+  const legendHeight = legend.reduce((h, lines) => h + lines.length * LEGEND_LINE, 0) + (numbered ? 8 : 0);
   const labelWidth = Math.max(...labels.map((l) => approxTextWidth(l, LABEL_SIZE)));
   const cell = Math.max(28, Math.min(80, Math.floor(480 / n)));
   // Column labels go vertical-ish when they would not fit under their cell.
@@ -35,8 +67,10 @@ export function confusionMatrixSvg(classes: readonly string[], matrix: readonly 
   const top = 48;
   const grid = cell * n;
   const bottomLabels = rotate ? labelWidth * Math.SQRT1_2 + LABEL_SIZE + 8 : LABEL_SIZE + 10;
-  const width = Math.ceil(Math.max(left + grid + 24, approxTextWidth(title, 15) + 40));
-  const height = Math.ceil(top + grid + bottomLabels + 34);
+  const legendWidth = Math.max(0, ...legend.flat().map((l) => approxTextWidth(l, LABEL_SIZE)));
+  const width = Math.ceil(Math.max(left + grid + 24, approxTextWidth(title, 15) + 40, legendWidth + 40));
+  const gridBottom = top + grid + bottomLabels + 34;
+  const height = Math.ceil(gridBottom + legendHeight);
   const countSize = Math.max(9, Math.min(16, Math.floor(cell * 0.32)));
 
   const parts: string[] = [svgText(width / 2, 26, truncate(title, 80), { size: 15, anchor: 'middle', weight: 'bold' })];
@@ -63,7 +97,12 @@ export function confusionMatrixSvg(classes: readonly string[], matrix: readonly 
         : svgText(x, y, labels[c] as string, { size: LABEL_SIZE, anchor: 'middle', baseline: 'hanging' }),
     );
   }
-  parts.push(svgText(left + grid / 2, height - 10, 'predicted', { size: 12, anchor: 'middle', color: '#555' }));
+  let y = gridBottom + 4;
+  for (const line of legend.flat()) {
+    parts.push(svgText(20, y, line, { size: LABEL_SIZE, baseline: 'hanging' }));
+    y += LEGEND_LINE;
+  }
+  parts.push(svgText(left + grid / 2, gridBottom - 10, 'predicted', { size: 12, anchor: 'middle', color: '#555' }));
   parts.push(svgText(14, top + grid / 2, 'actual', { size: 12, anchor: 'middle', color: '#555', rotate: -90 }));
   return svgDocument(width, height, parts.join(''));
 }

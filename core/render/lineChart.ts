@@ -54,7 +54,8 @@ export function lineChartSvg(opts: LineChartOptions): string {
   const allY = opts.series.flatMap((s) => s.points.map((p) => p[1]));
   const logY = opts.logY === 'auto' ? spansDecades(allY) : (opts.logY ?? false);
   const usableY = logY ? allY.filter((v) => v > 0) : allY;
-  const xExtent = opts.xDomain ?? finiteExtent(opts.series.flatMap((s) => s.points.map((p) => p[0]))) ?? [0, 1];
+  // A little room on both sides, so the first and last points are not cut by the frame.
+  const xExtent = opts.xDomain ?? padDomain(finiteExtent(opts.series.flatMap((s) => s.points.map((p) => p[0]))) ?? [0, 1], 0.03);
   const yExtent = opts.yDomain ?? padDomain(finiteExtent(usableY) ?? (logY ? [0.1, 1] : [0, 1]), 0.05, logY);
   const plot = createPlot({ width, height, xDomain: xExtent, yDomain: yExtent, logY });
   const parts = [axesSvg(plot, { title: opts.title, xLabel: opts.xLabel, yLabel: opts.yLabel })];
