@@ -14,7 +14,8 @@ const USAGE = `usage: kodiak clean <dataset> [--kind ${cleanKind.options.join('|
   --count  list only the N most suspect images (default: all)
   --view   how label issues are ranked: out-of-fold confident learning (default) or the lesson's in-sample top losses
   --guild  the guild the dataset belongs to (default: ${LOCAL_GUILD})
-  --json   print one JSON object: { dataset, summary, suspects: [{ id, source, label, suggested, score, kind, reason }] }`;
+  --json   print one JSON object: { reportId, dataset, summary, suspects: [{ id, source, label, suggested, score, kind, reason }] }
+then: kodiak label <dataset> <id>... --to <class> | --delete | --keep | --undo`;
 
 function parse(argv: string[]) {
   return parseCli(
@@ -31,6 +32,7 @@ function parse(argv: string[]) {
 /** The JSON shape of --json: the ranked suspects with what a script needs to act on them. */
 export function reportJson(report: CleanReport, count?: number) {
   return {
+    reportId: report.id,
     dataset: report.dataset,
     kind: report.kind,
     classes: report.classes,
@@ -54,8 +56,10 @@ function printTable(report: CleanReport, count?: number): void {
   for (const [c, r] of Object.entries(sum.noiseRate)) console.log(`  estimated wrong labels in ${c}: ${(r * 100).toFixed(1)}%`);
   report.suspects.slice(0, count).forEach((s, i) => {
     const label = s.suggested ? `${s.label} -> ${s.suggested}` : s.label;
-    console.log(`${String(i + 1).padStart(3)}  ${s.kind.padEnd(9)}  ${s.score.toFixed(3)}  ${label}  ${s.source}${s.pairWith ? `  ~  ${s.pairWith.source}` : ''}`);
+    const pair = s.pairWith ? `  ~  ${s.pairWith.id.slice(0, 12)} ${s.pairWith.source}` : '';
+    console.log(`${String(i + 1).padStart(3)}  ${s.id.slice(0, 12)}  ${s.kind.padEnd(9)}  ${s.score.toFixed(3)}  ${label}  ${s.source}${pair}`);
   });
+  if (report.suspects.length) console.log(`fix them with: kodiak label ${report.dataset?.name ?? '<dataset>'} <id>... --to <class> | --delete | --keep`);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -74,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = await openCliContext();
   try {
     const report = await runClean(ctx, { dataset: { guildId: values.guild ?? LOCAL_GUILD, name }, kind: kind.data as CleanKind, labelView: values.view as LabelView });
+    // Stored like the clean worker's, so kodiak label (and Discord's buttons) decide within it.
+    await ctx.decisions.saveReport(report);
     if (values.json) console.log(JSON.stringify(reportJson(report, count)));
     else printTable(report, count);
     return 0;

@@ -12,6 +12,7 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Promise<Sub> }>
   dataset: { summary: 'list, show, import, export or delete datasets', load: () => import('./dataset.js') },
   train: { summary: 'train a dataset and save its next model version (--json for the metrics)', load: () => import('./train.js') },
   clean: { summary: 'list the images the model thinks are mislabelled, duplicated, odd or of poor quality', load: () => import('./clean.js') },
+  label: { summary: 'relabel, delete or keep images the cleaner listed (by id), or undo that', load: () => import('./label.js') },
   predict: { summary: 'classify image files with a trained model', load: () => import('./predict.js') },
   model: { summary: 'list, inspect and export trained model versions', load: () => import('./model.js') },
   sgd: { summary: 'gradient descent by hand: fit a line, write the animation and loss curve', load: () => import('./sgd.js') },

@@ -2,26 +2,20 @@
 // symbolic link is imported like any other, each image skipped as a duplicate is named with the
 // image it duplicates, a tree without class folders is described as such, and the dataset can
 // be listed, shown and deleted from the command line.
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as datasetMain } from '../cli/dataset.js';
-import { createRedis } from '../core/redis.js';
-import { cli, writeImages } from './helpers/cli.js';
-import { deleteKeys } from './helpers/stack.js';
+import { cli, cliTestEnv, writeImages } from './helpers/cli.js';
 
-const prefix = `t-${randomUUID().slice(0, 8)}`;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kodiak-cli-dataset-'));
+const env = cliTestEnv('cli-dataset');
+const tmp = env.tmp;
 const tree = path.join(tmp, 'tree');
 const elsewhere = path.join(tmp, 'elsewhere');
-const saved = { ...process.env };
 let files: [string, string][];
 
 beforeAll(async () => {
-  Object.assign(process.env, { QUEUE_PREFIX: prefix, DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'silent' });
   files = await writeImages(tree, 4, 5, 96);
   // The blue class lives elsewhere; the tree holds a symbolic link to it.
   fs.mkdirSync(elsewhere);
@@ -35,13 +29,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(tree, 'green squares', 'again.jpg'), await sharp(green).jpeg({ quality: 60 }).toBuffer());
 }, 30_000);
 
-afterAll(async () => {
-  process.env = saved;
-  const redis = createRedis('redis://127.0.0.1:6379');
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => env.restore());
 
 describe('kodiak dataset import', () => {
   it('follows a symbolic link to a class folder and names each duplicate with the image it copies', async () => {

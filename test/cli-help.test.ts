@@ -15,7 +15,7 @@ import { cli } from './helpers/cli.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kodiak-cli-help-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const SUBCOMMANDS = ['dataset', 'train', 'clean', 'predict', 'model', 'sgd'];
+const SUBCOMMANDS = ['dataset', 'train', 'clean', 'label', 'predict', 'model', 'sgd'];
 const balanced = (s: string) => (s.match(/'/g) ?? []).length % 2 === 0 && (s.match(/"/g) ?? []).length % 2 === 0;
 
 describe('kodiak --help', () => {

@@ -1,9 +1,13 @@
 // Running the command line in-process for tests: a subcommand's main (or cli/run.ts's run) with
 // stdout and stderr captured, and generated pictures written as a class-per-folder tree.
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { vi } from 'vitest';
+import { createRedis } from '../../core/redis.js';
 import { syntheticImages } from '../fixtures/images.js';
+import { deleteKeys } from './stack.js';
 
 export interface CliRun {
   code: number;
@@ -37,4 +41,27 @@ export async function writeImages(folder: string, perClass: number, seed: number
     fs.writeFileSync(file, img.bytes);
     return [file, img.label];
   });
+}
+
+/**
+ * A command-line test's own Redis prefix and DATA_DIR under a fresh temp folder, set in
+ * process.env (where openCliContext reads them); `restore` puts the environment back and removes
+ * the keys and the folder.
+ */
+export function cliTestEnv(name: string, extra: Record<string, string> = {}) {
+  const prefix = `t-${randomUUID().slice(0, 8)}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kodiak-${name}-`));
+  const saved = { ...process.env };
+  Object.assign(process.env, { QUEUE_PREFIX: prefix, DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'silent', ...extra });
+  return {
+    prefix,
+    tmp,
+    async restore() {
+      process.env = saved;
+      const redis = createRedis('redis://127.0.0.1:6379');
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }
