@@ -36,7 +36,21 @@ describe('image quality', () => {
   it('flags a dark image', async () => {
     const a = await assessImage(await noiseJpeg(320, 240, 0, 25, 2));
     expect(types(a)).toContain('dark');
-    expect(a.issues.find((i) => i.type === 'dark')!.reason).toMatch(/very dark: mean brightness \d+ of 255/);
+    expect(a.issues.find((i) => i.type === 'dark')!.reason).toMatch(/very dark: 99% of the image is under brightness \d+ of 255/);
+  });
+
+  it('leaves a sharp cut-out on a white background and a flat-coloured clip art alone', async () => {
+    // A dark, detailed object on three quarters of white: a bright mean, a low histogram entropy.
+    const object = await sharp(await noiseJpeg(100, 100, 0, 200, 5)).toBuffer();
+    const cutout = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#ffffff' } }).composite([{ input: object, left: 78, top: 78 }]).png().toBuffer();
+    const a = await assessImage(cutout);
+    expect(a.stats.meanLuminance).toBeGreaterThan(225);
+    expect(a.issues).toEqual([]);
+    // Clip art: a few flat fills with crisp edges.
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" fill="#fff"/><circle cx="128" cy="140" r="70" fill="#d22"/><rect x="122" y="50" width="12" height="30" fill="#552"/><ellipse cx="150" cy="60" rx="22" ry="10" fill="#2a2"/></svg>`;
+    const clipArt = await assessImage(await sharp(Buffer.from(svg)).png().toBuffer());
+    expect(clipArt.stats.entropy).toBeLessThan(3);
+    expect(clipArt.issues).toEqual([]);
   });
 
   it('flags a blurry image but not the same image sharp', async () => {
