@@ -1,20 +1,15 @@
-// /dataset add: what each attachment is (images, a URL list, a zip), fetching the ones whose
-// contents we need, and adding them all through the core collection code.
+// /dataset add: what each attachment is (images, a URL list, a zip), and the add job that a
+// collect worker runs on their URLs (core/collect/addJob.ts) while the bot waits for it.
 import type { Attachment, Collection, Message } from 'discord.js';
-import { addFromUrls, addFromZip, type AddSummary, type ProgressFn } from '../core/collect/collect.js';
-import { Downloader, downloaderOptions } from '../core/collect/download.js';
-import { sharedDownloader } from '../core/collect/pipeline.js';
-import { isRejectError } from '../core/collect/reasons.js';
-import { parseUrlList } from '../core/collect/sources.js';
-import type { Config } from '../core/config.js';
+import { ADD_JOB, addPayload, addResult, MAX_ZIP_BYTES, type AddPayload } from '../core/collect/addJob.js';
+import type { AddSummary, ProgressFn } from '../core/collect/collect.js';
 import { UserError } from '../core/errors.js';
-import type { DatasetRef } from '../core/jobs.js';
-import type { Services } from '../core/services.js';
+import { collectProgress, jobId, type DatasetRef } from '../core/jobs.js';
+import { createQueueEvents } from '../core/queues.js';
+import type { BotContext } from './types.js';
 
 export type AttachmentKind = 'image' | 'url-list' | 'zip';
 
-/** A zip may be much larger than one image; Discord itself caps uploads at 10-500 MB. */
-export const MAX_ZIP_BYTES = 500 * 1024 * 1024;
 export const MAX_LIST_BYTES = 2 * 1024 * 1024;
 
 const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif|tiff?|bmp|heic)$/i;
@@ -61,49 +56,34 @@ export function planAttachments(files: Attachment[], className: string | undefin
   return plan;
 }
 
-// Zips get their own downloader: the per-image byte cap would refuse them.
-const zipDownloaders = new WeakMap<Config, Downloader>();
-
-function zipDownloader(config: Config): Downloader {
-  let d = zipDownloaders.get(config);
-  if (!d) zipDownloaders.set(config, (d = new Downloader({ ...downloaderOptions(config), maxBytes: MAX_ZIP_BYTES })));
-  return d;
+/** The add job's payload for a plan: URLs only; the collect worker fetches them. */
+export function addPayloadFor(plan: AddPlan, dataset: DatasetRef, className: string | undefined, lease: string): AddPayload {
+  const named = (files: Attachment[]) => files.map((f) => ({ name: f.name.slice(0, 200), url: f.url }));
+  return { dataset, className, images: plan.images.map((f) => f.url), channelImages: plan.channelImages, lists: named(plan.lists), zips: named(plan.zips), lease };
 }
 
-async function fetchAttachment(downloader: Downloader, file: Attachment, signal?: AbortSignal): Promise<Buffer> {
+/**
+ * Run /dataset add on a collect worker and wait for it, passing its progress on. A user's
+ * mistake found by the worker (a bad list, an unsafe zip) comes back as a UserError.
+ */
+export async function runAddJob(ctx: BotContext, payload: AddPayload, runId: string, onProgress?: ProgressFn): Promise<AddSummary[]> {
+  const events = createQueueEvents('collect', ctx.redis, ctx.config.QUEUE_PREFIX);
+  const id = jobId(ADD_JOB, payload.dataset.guildId, payload.dataset.name, runId);
+  events.on('progress', ({ jobId: j, data }) => {
+    const p = j === id ? collectProgress.safeParse(data) : undefined;
+    if (p?.success) onProgress?.(p.data);
+  });
   try {
-    return (await downloader.download(file.url, signal)).bytes;
-  } catch (err) {
-    if (isRejectError(err)) throw new UserError(`could not fetch "${file.name.slice(0, 80)}" from Discord (${err.message}); nothing from it was added`);
-    throw err;
+    await events.waitUntilReady();
+    // Not queues.add: that validates the collect queue's per-class payload; this is the add job's.
+    const job = await ctx.queues.collect.add(ADD_JOB, addPayload.parse(payload), { jobId: id, attempts: 1, removeOnComplete: { age: 3600 } });
+    const result = addResult.parse(await job.waitUntilFinished(events, ADD_WAIT_MS));
+    if ('error' in result) throw new UserError(result.error);
+    return result.summaries;
+  } finally {
+    await events.close();
   }
 }
 
-export interface AddRun {
-  services: Services;
-  dataset: DatasetRef;
-  className?: string;
-  onProgress?: ProgressFn;
-  signal?: AbortSignal;
-}
-
-/** Add everything planned: attached images together, channel images, then each list, then each zip. */
-export async function addAttachments(run: AddRun, plan: AddPlan): Promise<AddSummary[]> {
-  const { services, dataset, className, onProgress, signal } = run;
-  // Read every list first, so a bad list refuses the request before anything is stored.
-  const lists: string[][] = [];
-  for (const file of plan.lists) lists.push(parseUrlList((await fetchAttachment(sharedDownloader(services.config), file, signal)).toString('utf8')));
-  const summaries: AddSummary[] = [];
-  if (plan.images.length) {
-    summaries.push(await addFromUrls({ services, dataset, className: className!, urls: plan.images.map((f) => f.url), kind: 'upload', onProgress, signal }));
-  }
-  if (plan.channelImages.length) {
-    summaries.push(await addFromUrls({ services, dataset, className: className!, urls: plan.channelImages, kind: 'channel', onProgress, signal }));
-  }
-  for (const urls of lists) summaries.push(await addFromUrls({ services, dataset, className: className!, urls, kind: 'url-list', onProgress, signal }));
-  for (const file of plan.zips) {
-    const zip = await fetchAttachment(zipDownloader(services.config), file, signal);
-    summaries.push(await addFromZip({ services, dataset, zip, className, zipName: file.name, onProgress, signal }));
-  }
-  return summaries;
-}
+/** A big add may outlive the interaction token; the reply then goes to the channel. */
+const ADD_WAIT_MS = 2 * 3600_000;

@@ -12,7 +12,7 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import { collectTitle, initialProgress, startTracking } from '../bot/collectReports.js';
-import { addAttachments, channelImageUrls, planAttachments } from '../bot/datasetAttachments.js';
+import { addPayloadFor, channelImageUrls, planAttachments, runAddJob } from '../bot/datasetAttachments.js';
 import {
   CONTACT_SHEET_NAME,
   DELETE_PREFIX,
@@ -34,7 +34,7 @@ import { addCollectFlow } from '../core/collectFlow.js';
 import { SEARCH_PROVIDER_IDS } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { CollectPayload, CollectProgress, DatasetRef } from '../core/jobs.js';
-import { admitRun, checkDatasetRoom, releaseRun, startRun } from '../core/quotas.js';
+import { checkDatasetRoom, startRun } from '../core/quotas.js';
 import { parseClassList } from '../core/store/classNames.js';
 import type { DatasetMeta } from '../core/store/types.js';
 import { deleteDataset } from '../core/services.js';
@@ -177,10 +177,12 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext): P
   const plan = planAttachments(files, className, posted);
   const have = (await ctx.datasets.items(dataset)).length;
   checkDatasetRoom(ctx.config, have, plan.images.length + plan.channelImages.length, `adding ${plan.images.length + plan.channelImages.length} images`);
-  const lease = await admitRun(ctx, { action: 'add', guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id });
+  const run = { action: 'add' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
+  // The lease goes with the job: the worker releases it when the job ends.
+  const payload = await startRun(ctx, run, async (lease) => addPayloadFor(plan, dataset, className, lease));
   await interaction.deferReply();
   const progress = addProgressReporter(interaction, dataset.name);
-  const summaries = await addAttachments({ services: ctx, dataset, className, onProgress: (p) => progress.update(p) }, plan).finally(() => releaseRun(ctx, dataset.guildId, lease));
+  const summaries = await runAddJob(ctx, payload, interaction.id, (p) => progress.update(p));
   // The summary must not be overtaken by a progress edit still on its way.
   await progress.settle();
   const content = addSummaryText(dataset.name, mergeAddSummaries(summaries));

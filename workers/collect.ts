@@ -3,7 +3,9 @@
 //    progress; idempotent, because a retried job finds its earlier images already stored.
 //  - `collect-summary`: the parent of a standalone /dataset collect flow; it runs when every
 //    class has finished, gathers their results and hands them to the bot to post.
+//  - `add`: /dataset add's downloads and imports (core/collect/addJob.ts); the bot waits for it.
 import { Job, UnrecoverableError } from 'bullmq';
+import { ADD_JOB, addJob, type AddResult } from '../core/collect/addJob.js';
 import { collectClass } from '../core/collect/collect.js';
 import { searchNotes } from '../core/collect/identity.js';
 import { COLLECT_SUMMARY_JOB, collectSummaryPayload } from '../core/collectFlow.js';
@@ -117,8 +119,18 @@ async function summarise(rt: WorkerRuntime, job: Job): Promise<CollectResult[]> 
   return ordered;
 }
 
-export default async function processCollect(job: Job, _token?: string, signal?: AbortSignal): Promise<CollectResult | CollectResult[]> {
+async function add(rt: WorkerRuntime, job: Job, signal?: AbortSignal): Promise<AddResult> {
+  const progress = throttledProgress((p) => job.updateProgress(p));
+  try {
+    return await addJob(rt, job.data, (p) => progress.update(p), signal);
+  } finally {
+    await progress.flush();
+  }
+}
+
+export default async function processCollect(job: Job, _token?: string, signal?: AbortSignal): Promise<CollectResult | CollectResult[] | AddResult> {
   const rt = getRuntime();
   if (job.name === COLLECT_SUMMARY_JOB) return summarise(rt, job);
+  if (job.name === ADD_JOB) return add(rt, job, signal);
   return collectOne(rt, job, signal);
 }
