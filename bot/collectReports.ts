@@ -6,6 +6,7 @@ import type { Job } from 'bullmq';
 import { EmbedBuilder, type MessageEditOptions } from 'discord.js';
 import { escapeMarkdown } from '../core/render/markdown.js';
 import { describeReason } from '../core/collect/reasons.js';
+import { mergeSources, providerLines } from '../core/collect/providerReport.js';
 import { collectPayload, collectProgress, type CollectProgress, type CollectResult, type DatasetRef, type ReportTarget } from '../core/jobs.js';
 import type { NotifyHandler } from './notify.js';
 import type { ProgressEditor } from './progress.js';
@@ -97,7 +98,7 @@ export async function renderCollectProgress(job: Job, data: unknown): Promise<Me
 export function finishTracking(target: MessageTarget, dataset: DatasetRef, results: CollectResult[]): MessageEditOptions {
   const entry = entryFor(target, dataset);
   for (const r of results) {
-    const { providers: _p, providerErrors: _e, error: _x, ...counts } = r;
+    const { providers: _p, providerErrors: _e, error: _x, sources: _s, ...counts } = r;
     entry.state.collect.set(r.className, shown(counts));
   }
   const kept = results.reduce((n, r) => n + r.kept, 0);
@@ -139,6 +140,12 @@ export function reasonLines(counts: Record<string, number>): string[] {
 
 const fieldValue = (lines: string[]) => lines.join('\n').slice(0, 1024) || 'none';
 
+/** Where the images came from, per provider (results, kept, refused and why, throttled, refused us). */
+export function sourcesFields(results: CollectResult[]): { name: string; value: string }[] {
+  const lines = providerLines(mergeSources(results));
+  return lines.length ? [{ name: 'Where images came from', value: fieldValue(lines.map((l) => escapeMarkdown(l))) }] : [];
+}
+
 /** The summary posted when a collection has finished. */
 export function collectSummaryEmbed(dataset: DatasetRef, results: CollectResult[]): EmbedBuilder {
   const kept = results.reduce((n, r) => n + r.kept, 0);
@@ -157,6 +164,7 @@ export function collectSummaryEmbed(dataset: DatasetRef, results: CollectResult[
       { name: 'Not kept', value: fieldValue(notKept) },
       { name: 'Found by', value: fieldValue(Object.entries(providers).sort((a, b) => b[1] - a[1]).map(([id, n]) => `${escapeMarkdown(id)}: ${plural(n, 'image')}`)) },
     )
+    .addFields(sourcesFields(results))
     .setFooter({ text: `/dataset show ${dataset.name} shows the counts per split and sample images` });
   if (providerErrors.size) {
     embed.addFields({ name: 'Search providers that did not answer', value: fieldValue([...providerErrors].map(([id, m]) => `${escapeMarkdown(id)}: ${escapeMarkdown(m)}`)) });

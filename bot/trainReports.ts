@@ -7,7 +7,7 @@ import { AttachmentBuilder, EmbedBuilder, escapeMarkdown, type MessageCreateOpti
 import { trainPayload, trainProgress, type TrainResult } from '../core/jobs.js';
 import type { ModelStore } from '../core/ml/models.js';
 import { beforeAfter } from '../core/ml/previous.js';
-import { progressStateFor } from './collectReports.js';
+import { progressStateFor, sourcesFields } from './collectReports.js';
 import type { NotifyHandler } from './notify.js';
 import { postOnce } from './notify.js';
 import type { ProgressEditor } from './progress.js';
@@ -68,6 +68,7 @@ export async function trainReportMessage(result: TrainResult, models: ModelStore
   const embed = new EmbedBuilder()
     .setTitle(`Model ${name} v${result.modelVersion}`.slice(0, 256))
     .setDescription([errorRateLine(result), perClassTable(result), ...notes].join('\n').slice(0, 4096))
+    .addFields(sourcesFields(result.collected ?? []))
     .setFooter({ text: `/model use ${result.dataset.name} classifies photos posted in a channel; /clean ${result.dataset.name} shows what looks wrong.`.slice(0, 2048) });
   const files: AttachmentBuilder[] = [];
   for (const chart of result.charts) {

@@ -1,5 +1,5 @@
-// `kodiak dataset list|show|import|export|delete`: the command-line way in, around and out of a
-// dataset, through the same core code as /dataset.
+// `kodiak dataset list|show|import|export|delete|collect`: the command-line way in, around and
+// out of a dataset, through the same core code as /dataset (collect: datasetCollect.ts).
 import path from 'node:path';
 import { addFromFolder, type AddSummary } from '../core/collect/collect.js';
 import { exportToFolder } from '../core/collect/export.js';
@@ -14,12 +14,14 @@ import type { DatasetRef } from '../core/store/types.js';
 import { deleteDataset } from '../core/services.js';
 import { parseCli } from './args.js';
 import { LOCAL_GUILD, openCliContext, type CliContext } from './context.js';
+import { collect, COLLECT_USAGE } from './datasetCollect.js';
 
 const USAGE = `usage: kodiak dataset list [--guild G] [--json]
        kodiak dataset show <name> [--guild G] [--json]
        kodiak dataset import <name> <folder> [--guild G] [--json]
        kodiak dataset export <name> <folder> [--guild G]
        kodiak dataset delete <name> --yes [--guild G]
+${COLLECT_USAGE}
   list     the datasets, with their images and latest model version
   show     images per class (training / validation / trash), refusals and model versions
   import   <folder>/<class>/<image> (ImageFolder layout; links to folders are followed); creates
@@ -119,6 +121,8 @@ async function importFolder(ctx: CliContext, ref: DatasetRef, folder: string, js
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // collect has options of its own.
+  if (argv[0] === 'collect') return collect(argv);
   const { values, positionals } = parseCli(argv, { yes: { type: 'boolean', default: false } }, USAGE);
   if (values.help) {
     console.log(USAGE);

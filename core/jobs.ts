@@ -47,11 +47,30 @@ export const collectProgress = z.object({
 });
 export type CollectProgress = z.infer<typeof collectProgress>;
 
+/** What one search provider did for one class: the collection report's row. */
+export const providerReport = z.object({
+  /** Search results it handed out. */
+  results: z.number().int(),
+  /** Images kept from them. */
+  kept: z.number().int(),
+  /** Its images that were not kept, by reason (reasons.ts codes, and 'duplicate'). */
+  refused: z.record(z.string(), z.number().int()),
+  /** Set when it was rate-limited or paced: no request was made inside the cooldown. */
+  throttled: z.string().optional(),
+  /** Set when it refused us (401/403) or was skipped because it would. */
+  refusedByProvider: z.string().optional(),
+  /** Set when it failed otherwise (errors, timeouts). */
+  failed: z.string().optional(),
+});
+export type ProviderReport = z.infer<typeof providerReport>;
+
 export const collectResult = collectProgress.extend({
   /** Which provider produced how many kept images. */
   providers: z.record(z.string(), z.number().int()),
   /** Providers that failed or were rate-limited, with the reason shown to the user. */
   providerErrors: z.record(z.string(), z.string()),
+  /** Per provider: results, kept, refused by reason, throttled, refused by the provider. */
+  sources: z.record(z.string(), providerReport).optional(),
   /** Set when the class's job failed for good; the counts are its last progress. */
   error: z.string().optional(),
 });

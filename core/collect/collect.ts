@@ -12,8 +12,9 @@ import { cleanClassName, cleanClassNames, findClass } from '../store/classNames.
 import type { DatasetMeta, ItemSource, SourceKind } from '../store/types.js';
 import { DownloadSession, type Downloader } from './download.js';
 import { runPipeline, sharedDownloader, verifyOptions, type Candidate, type PipelineCounts } from './pipeline.js';
+import { ProviderTally } from './providerReport.js';
 import { RedisCursorStore } from './search/cursors.js';
-import { createPacer, createProviders, searchImages, type ProvidedHit, type SearchProvider } from './search/index.js';
+import { createPacer, createProviders, giveBack, searchImages, type ProvidedHit, type SearchProvider } from './search/index.js';
 import { listImageFolder } from './sources.js';
 import { DEFAULT_ZIP_LIMITS, openZip } from './zip.js';
 
@@ -93,6 +94,8 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
   // An unconfigured provider is worth mentioning only when it was asked for or nothing else can run.
   if (only || set.providers.length === 0) Object.assign(result.providerErrors, set.unavailable);
   Object.assign(result.providerErrors, set.skipped);
+  const tally = new ProviderTally();
+  tally.skipped(set.skipped);
   const report = throttle(args.onProgress);
   const downloader = args.downloader ?? sharedDownloader(services.config);
   const session = new DownloadSession();
@@ -102,10 +105,12 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
     const missing = count - progress.kept;
     const found = await searchImages(set.providers, query, Math.ceil(missing * OVERFETCH * 2 ** round) + 2, { signal, seen, cursors });
     Object.assign(result.providerErrors, found.errors);
+    tally.searched(found);
     if (found.hits.length === 0) break;
     progress.searched += found.hits.length;
     const candidates: Candidate[] = found.hits.map((h: ProvidedHit) => ({ label, source: hitSource(h) }));
     const keptBefore = progress.kept;
+    const tried = new Set<string>();
     const base = { downloaded: progress.downloaded, duplicates: progress.duplicates, failed: progress.failed };
     const counts = await runPipeline(services, dataset, candidates, {
       downloader,
@@ -115,6 +120,8 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
       signal,
       onSettled: (c, outcome, running) => {
         if (outcome.kind === 'kept') result.providers[c.source.provider!] = (result.providers[c.source.provider!] ?? 0) + 1;
+        tally.settled(c.source.provider, outcome);
+        tried.add(c.source.url!);
         mergeCounts(progress, running, base);
         progress.kept = keptBefore + running.kept;
         report(progress);
@@ -122,13 +129,14 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
     });
     mergeCounts(progress, counts, base);
     progress.kept = keptBefore + counts.kept;
+    await giveBack(cursors, query, found.hits.filter((h) => !tried.has(h.url)), seen);
   }
   await services.datasets.addRejections(dataset, progress.failed, args.operation);
   report(progress, true);
   for (const [id, message] of Object.entries(result.providerErrors)) {
     if (message) services.log.info({ provider: id, message, dataset }, 'search provider unavailable');
   }
-  return { ...result, ...progress };
+  return { ...result, ...progress, sources: tally.sources };
 }
 
 function hitSource(h: ProvidedHit): ItemSource {

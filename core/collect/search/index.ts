@@ -78,6 +78,22 @@ export interface SearchImagesOptions {
   cursors?: CursorStore;
 }
 
+/**
+ * Hits handed out but never tried (the pipeline stopped once it had enough) go back to the front
+ * of their provider's cursor, so the next round or top-up tries them before asking for more.
+ */
+export async function giveBack(cursors: CursorStore, query: string, hits: ProvidedHit[], seen: Set<string>): Promise<void> {
+  const byProvider = new Map<SearchProviderId, SearchHit[]>();
+  for (const { provider, ...hit } of hits) {
+    seen.delete(hit.url);
+    byProvider.set(provider, [...(byProvider.get(provider) ?? []), hit]);
+  }
+  for (const [provider, back] of byProvider) {
+    const state = await cursors.get(provider, query);
+    await cursors.set(provider, query, { ...state, buffer: [...back, ...state.buffer] });
+  }
+}
+
 /** Calls to one provider per search at most: each fetches pages until it has what was asked. */
 const MAX_CALLS = 3;
 
