@@ -15,6 +15,8 @@ describe('Discord markdown on the page', () => {
     expect(renderMarkdown('`**not bold**`')).toBe('<code>**not bold**</code>');
     expect(renderMarkdown('see [the docs](https://example.com/a?b=1&c=2)')).toBe('see <a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer nofollow">the docs</a>');
     expect(renderMarkdown('snake_case_name stays')).toBe('snake_case_name stays');
+    // Escaped symbols are shown plain, without the backslash.
+    expect(renderMarkdown('near\\-duplicate\\: 97\\.3% \\*not italic\\*')).toBe('near-duplicate: 97.3% *not italic*');
   });
 
   it('renders block quotes and code blocks', () => {

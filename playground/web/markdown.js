@@ -36,6 +36,8 @@ function inline(raw, names) {
   const hold = (html) => `\u0000${held.push(html) - 1}\u0000`;
   // Code spans first: nothing inside them is markup.
   let text = String(raw).replace(/\u0000/g, "").replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_m, _ticks, code) => hold(`<code>${escapeHtml(code)}</code>`));
+  // A backslash makes the next symbol plain text (the bot escapes user input this way).
+  text = text.replace(/\\([^\w\s])/g, (_m, symbol) => hold(escapeHtml(symbol)));
   // Masked links [text](https://...) and bare URLs, before escaping so the URL stays whole.
   text = text.replace(/\[([^\]\n]{1,256})\]\(\s*<?(https?:\/\/[^\s)>]+)>?\s*\)/g, (m, label, url) => {
     const href = safeUrl(url);

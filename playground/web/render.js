@@ -58,7 +58,7 @@ export function renderEmbed(embed, message, names) {
 export function renderAttachment(attachment) {
   const url = safeUrl(attachment.url);
   if (!url) return '';
-  if (isImage(attachment)) return `<a class="attachment image" href="${url}" target="_blank"><img src="${url}" alt="${escapeHtml(attachment.description ?? attachment.filename)}" loading="lazy"></a>`;
+  if (isImage(attachment)) return `<a class="attachment image" href="${url}" target="_blank"><img src="${url}" alt="${escapeHtml(attachment.description ?? attachment.filename)}"></a>`;
   const size = typeof attachment.size === 'number' ? ` (${(attachment.size / 1024).toFixed(1)} KB)` : '';
   return `<a class="attachment file" href="${url}" download="${escapeHtml(attachment.filename)}">📄 ${escapeHtml(attachment.filename)}${size}</a>`;
 }
