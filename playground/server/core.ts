@@ -95,6 +95,8 @@ export class Core {
   latencyMs: number;
   /** Serves what is neither the API nor an attachment (the playground's page); 404 when unset. */
   web?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Extra time some routes take to answer ("METHOD /route/:template" -> ms). */
+  readonly routeDelays = new Map<string, number>();
 
   constructor(readonly options: FakeDiscordOptions = {}) {
     this.limiter = new RateLimiter(this.clock, options.rateLimits);

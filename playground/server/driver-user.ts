@@ -1,5 +1,6 @@
 // A fake guild member a test acts through: runs slash commands, clicks buttons, picks
 // select options, reacts, and posts messages with attachments.
+import { PermissionFlagsBits } from 'discord.js';
 import type { Core } from './core.js';
 import { Intent } from './core.js';
 import { InteractionHandle, type FakeMessage } from './interaction-handle.js';
@@ -56,6 +57,7 @@ export class FakeUser {
   async runCommand(name: string, options: Record<string, OptionValue> = {}, extra: RunCommandOptions = {}): Promise<InteractionHandle> {
     const channelId = extra.dm ? this.core.model.dmChannel(this.id).id : this.resolveChannel(extra.channel);
     const path = name.replace(/^\//, '').split(/\s+/);
+    this.requireCommandPermission(channelId, path[0]!);
     const values = { ...options, ...(this.fillAttachmentOptions(channelId, path, options, extra.attachments ?? [])) };
     const data = await buildCommandData(this.core, channelId, path, values);
     return this.dispatch(channelId, InteractionType.ApplicationCommand, data, extra.locale, path.join(' '));
@@ -142,6 +144,22 @@ export class FakeUser {
     assertNotEmpty(body, files.length);
     const message = await this.core.postMessage({ channelId, authorId: this.id, body, files });
     return this.core.messageJson(message) as unknown as FakeMessage;
+  }
+
+  /**
+   * Discord's client offers a command with `default_member_permissions` only to members who hold
+   * them in the channel (administrators always; "0" means administrators only).
+   */
+  private requireCommandPermission(channelId: string, name: string): void {
+    const channel = this.core.model.channel(channelId);
+    if (channel.guildId === '') return;
+    const needed = findCommand(this.core, channel.guildId, name).default_member_permissions;
+    if (needed === null || needed === undefined) return;
+    const bits = this.core.model.permissionsIn(channelId, this.id);
+    const admin = (bits & PermissionFlagsBits.Administrator) !== 0n;
+    if (!admin && (BigInt(String(needed)) === 0n || (bits & BigInt(String(needed))) !== BigInt(String(needed)))) {
+      throw new Error(`fake Discord: /${name} is not offered to ${this.name} (default_member_permissions ${String(needed)})`);
+    }
   }
 
   private fillAttachmentOptions(channelId: string, path: string[], given: Record<string, OptionValue>, files: FakeFile[]): Record<string, OptionValue> {

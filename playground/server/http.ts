@@ -117,6 +117,9 @@ async function route(core: Core, routes: { route: Route; segments: string[] }[],
         }
       }
       if (body instanceof DiscordError) throw body;
+      // A route the test made slow (Discord's history and search routes can take seconds).
+      const slow = core.routeDelays.get(`${method} ${route.path}`);
+      if (slow) await sleep(slow);
       const { json, files } = body;
       const object = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Json) : {};
       const result = await route.handle({ method, path, params, query: url.searchParams, body: object, json, files });

@@ -55,6 +55,8 @@ export interface FakeUserOptions {
   guild?: string;
   /** The user's display name (global_name, 1-32 characters, any text); default the username. */
   displayName?: string;
+  /** Another bot (its interactions and reactions should decide nothing). */
+  bot?: boolean;
 }
 
 /** Who a permission overwrite applies to: 'bot', '@everyone', a role (name or id), or a user (name or id). */
@@ -200,6 +202,12 @@ export class FakeDiscord {
     return this.requests(since).filter(isInvalidRequest);
   }
 
+  /** Makes a route ("GET /channels/:channel_id/messages") take `ms` longer to answer; 0 restores it. */
+  delayRoute(route: string, ms: number): void {
+    if (ms > 0) this.core.routeDelays.set(route, ms);
+    else this.core.routeDelays.delete(route);
+  }
+
   /** Network latency each way on REST and the gateway, in ms. */
   get latencyMs(): number {
     return this.core.latencyMs;
@@ -232,7 +240,7 @@ export class FakeDiscord {
     if (options.displayName !== undefined && (options.displayName.length < 1 || options.displayName.length > 32)) {
       throw new Error('fake Discord: a display name has 1-32 characters');
     }
-    const record = core.model.addUser(name, false, options.displayName);
+    const record = core.model.addUser(name, options.bot ?? false, options.displayName);
     const roleIds = (options.roles ?? []).map((r) => {
       const known = guild.roles.find((role) => role.id === r || role.name === r);
       return (known ?? this.createRole(guild.id, r, 0n)).id;
