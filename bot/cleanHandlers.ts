@@ -170,7 +170,8 @@ export const cleanReactions: ReactionHandler = async (reaction, user, ctx) => {
     return true;
   }
   if (r.outcome === 'applied') {
-    await message.edit(await render(ctx, report, where.index));
+    // By id through the channel: the message may be a partial (no fetch), which Message#edit refuses.
+    await message.channel.messages.edit(message.id, await render(ctx, report, where.index));
     return true;
   }
   await removeReaction(reaction, user.id, ctx);

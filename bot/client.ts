@@ -1,13 +1,17 @@
 // The discord.js client with the intents and partials Kodiak needs.
 import { Client, GatewayIntentBits, Partials, type ClientOptions } from 'discord.js';
 
-export function createClient(apiUrl?: string): Client {
+/**
+ * Message Content is privileged: without it (`messageContent: false`) the bot still gets slash
+ * commands, buttons, reactions and messages that mention it, but not the photos people drop.
+ */
+export function createClient(apiUrl?: string, messageContent = true): Client {
   const options: ClientOptions = {
     intents: [
       GatewayIntentBits.Guilds,
       GatewayIntentBits.GuildMessages,
       GatewayIntentBits.GuildMessageReactions,
-      GatewayIntentBits.MessageContent,
+      ...(messageContent ? [GatewayIntentBits.MessageContent] : []),
     ],
     // Reactions on messages posted before a restart arrive as partials: the cleaner needs them.
     partials: [Partials.Message, Partials.Channel, Partials.Reaction, Partials.User],

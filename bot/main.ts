@@ -26,20 +26,47 @@ export const MISSING_TOKEN_MESSAGE = [
   'into .env as DISCORD_TOKEN=..., and invite it as README.md ("Create the Discord application") explains.',
 ].join('\n');
 
+export const DISALLOWED_INTENT_MESSAGE = [
+  'Discord refused the Message Content intent (gateway close code 4014, "Disallowed intent(s)").',
+  'Either switch it on: https://discord.com/developers/applications -> your application -> Bot ->',
+  'Privileged Gateway Intents -> "Message Content Intent", then start again;',
+  'or set DISCORD_MESSAGE_CONTENT=false: everything but classifying dropped photos works without it.',
+].join('\n');
+
+/** Resolves on READY; rejects when the gateway refuses the connection for good (e.g. 4014). */
+function readyOrRefused(client: Client): Promise<Client<true>> {
+  return new Promise<Client<true>>((resolve, reject) => {
+    client.once(Events.ClientReady, resolve);
+    client.on(Events.ShardError, (err) => {
+      if (/disallowed intents/i.test(err.message)) reject(new Error(DISALLOWED_INTENT_MESSAGE));
+    });
+  });
+}
+
 export async function startBot(services: Services, extraNotify: NotifyHandlers = {}): Promise<RunningBot> {
   const { config, log } = services;
   if (!config.DISCORD_TOKEN) throw new Error(MISSING_TOKEN_MESSAGE);
-  const client = createClient(config.DISCORD_API_URL);
+  const client = createClient(config.DISCORD_API_URL, config.DISCORD_MESSAGE_CONTENT);
   const commands = await loadCommands();
   const queues: Queues = createQueues(services.redis, config.QUEUE_PREFIX);
-  const ctx: BotContext = { ...services, client, queues, commands, startedAt: Date.now(), version: VERSION };
+  const ctx: BotContext = { ...services, client, queues, commands, startedAt: Date.now(), version: VERSION, now: () => Date.now() };
   attachRouter(client, ctx);
 
-  const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
-  await client.login(config.DISCORD_TOKEN);
-  const readyClient = await ready;
+  const ready = readyOrRefused(client);
+  let readyClient: Client<true>;
+  try {
+    // Together: a refused login may leave login() pending, and the refusal must still surface.
+    [, readyClient] = await Promise.all([client.login(config.DISCORD_TOKEN), ready]);
+  } catch (err) {
+    await client.destroy();
+    await queues.close();
+    throw err;
+  }
   log.info({ user: readyClient.user.tag, guilds: readyClient.guilds.cache.size }, 'logged in to Discord');
-  await registerCommands(readyClient, commands, config.DISCORD_GUILD_ID, log);
+  if (!config.DISCORD_MESSAGE_CONTENT) {
+    log.warn('DISCORD_MESSAGE_CONTENT=false: photos dropped in channels are not classified (Discord sends their attachments only with the Message Content intent); commands, buttons and reactions work');
+  }
+  await registerCommands(readyClient, commands, config.DISCORD_GUILD_ID, log, config.COMMAND_PERMISSION);
 
   const progress = new ProgressEditor(client, log);
   const stopWatching = watchProgress(ctx, progress);

@@ -26,6 +26,8 @@ export function collectRoutes(ctx: Pick<BotContext, 'commands'>): Routes {
 }
 
 export async function routeInteraction(interaction: Interaction, ctx: BotContext, routes: Routes): Promise<void> {
+  // Another bot's clicks and commands decide nothing (app-to-app interactions exist).
+  if (interaction.user.bot) return;
   try {
     if (interaction.isChatInputCommand()) {
       const command = ctx.commands.get(interaction.commandName);
@@ -44,13 +46,15 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
   }
 }
 
+/**
+ * Reactions are decided from the event and Redis alone: handlers look the message id up in
+ * their own map before any REST call, so reactions on anyone's messages (and on messages from
+ * before a restart, which arrive as partials) cost no API request, and no 403 where the bot may
+ * not read history. Bots' reactions (the bot's own included) decide nothing.
+ */
 async function routeReaction(reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser, ctx: BotContext, routes: Routes): Promise<void> {
-  if (user.id === ctx.client.user?.id) return;
+  if (user.id === ctx.client.user?.id || user.bot) return;
   try {
-    // Reactions on messages from before a restart arrive as partials.
-    if (reaction.partial) await reaction.fetch();
-    if (reaction.message.partial) await reaction.message.fetch();
-    if (reaction.message.author?.id !== ctx.client.user?.id) return;
     for (const handler of routes.reactions) if (await handler(reaction, user, ctx)) return;
   } catch (err) {
     ctx.log.error({ err, message: reaction.message.id, emoji: reaction.emoji.name, user: user.id }, 'reaction handler failed');

@@ -20,6 +20,8 @@ export interface BotContext extends Services {
   commands: ReadonlyMap<string, Command>;
   startedAt: number;
   version: string;
+  /** The bot's clock (tests move it with the fake Discord's, e.g. past an interaction token's 15 minutes). */
+  now: () => number;
 }
 
 export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteraction;
@@ -46,6 +48,8 @@ export type MessageHandler = (message: Message, ctx: BotContext) => Promise<bool
 
 export interface Command {
   data: { name: string; description: string; toJSON(): unknown };
+  /** Changes datasets, models or jobs: registered with COMMAND_PERMISSION as its default member permission. */
+  mutates?: boolean;
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
   components?: ComponentHandler[];

@@ -7,6 +7,9 @@ import { latestTrainingJob } from '../core/trainFlow.js';
 import type { BotContext } from '../bot/types.js';
 import { datasetRefFrom } from './train.js';
 
+/** Changes state: registered with COMMAND_PERMISSION as the default member permission. */
+export const mutates = true;
+
 export const data = new SlashCommandBuilder()
   .setName('cancel')
   .setDescription('Stop the training (and collection) of a dataset')

@@ -6,6 +6,7 @@ import { UserError } from '../core/errors.js';
 import { cleanKind, jobId, type CleanPayload } from '../core/jobs.js';
 import { cleanComponents, cleanReactions } from '../bot/cleanHandlers.js';
 import { CLEAN_COMMAND_JOB, cleanProgressBody, DEFAULT_PAGE } from '../bot/cleanViews.js';
+import { requireChannelPermissions } from '../bot/permissions.js';
 import type { BotContext } from '../bot/types.js';
 import { datasetRefFrom } from './train.js';
 
@@ -16,6 +17,9 @@ const KIND_NAMES: Record<CleanPayload['kind'], string> = {
   outliers: 'outliers',
   quality: 'image quality',
 };
+
+/** Changes state: registered with COMMAND_PERMISSION as the default member permission. */
+export const mutates = true;
 
 export const data = new SlashCommandBuilder()
   .setName('clean')
@@ -31,6 +35,8 @@ export const data = new SlashCommandBuilder()
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const dataset = datasetRefFrom(interaction);
+  // The suspects are posted here with their images: refuse before anything is queued.
+  requireChannelPermissions(interaction);
   const meta = await ctx.datasets.get(dataset);
   if (!meta) throw new UserError(`There is no dataset called \`${dataset.name}\`: /train ${dataset.name} creates one.`);
   const kind = (interaction.options.getString('kind') ?? 'all') as CleanPayload['kind'];

@@ -12,7 +12,7 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import { collectTitle, initialProgress, startTracking } from '../bot/collectReports.js';
-import { addPayloadFor, channelImageUrls, planAttachments, runAddJob } from '../bot/datasetAttachments.js';
+import { addPayloadFor, channelImageUrls, planAttachments, runAddJob, type AddPlan } from '../bot/datasetAttachments.js';
 import {
   CONTACT_SHEET_NAME,
   DELETE_PREFIX,
@@ -26,6 +26,8 @@ import {
   mergeAddSummaries,
 } from '../bot/datasetViews.js';
 import { progressBar } from '../bot/progress.js';
+import { longReply } from '../bot/longReply.js';
+import { requireChannelPermissions } from '../bot/permissions.js';
 import type { BotContext, ComponentHandler } from '../bot/types.js';
 import { renderContactSheet } from '../core/collect/contactSheet.js';
 import { sweepFilesInBackground } from '../core/store/gc.js';
@@ -48,6 +50,9 @@ const NO_PINGS = { parse: [] } as const;
 
 const nameOption = (o: import('discord.js').SlashCommandStringOption, what: string) =>
   o.setName('name').setDescription(what).setRequired(true).setMaxLength(32).setAutocomplete(true);
+
+/** Changes state: registered with COMMAND_PERMISSION as the default member permission. */
+export const mutates = true;
 
 export const data = new SlashCommandBuilder()
   .setName('dataset')
@@ -115,6 +120,7 @@ async function collect(interaction: ChatInputCommandInteraction, ctx: BotContext
   const dataset = datasetOf(interaction);
   const count = interaction.options.getInteger('images') ?? DEFAULT_PER_CLASS;
   const source = (interaction.options.getString('source') ?? 'search') as CollectPayload['source'];
+  requireChannelPermissions(interaction);
   const meta = await ctx.datasets.require(dataset);
   checkDatasetRoom(ctx.config, 0, meta.classes.length * count, `${meta.classes.length} classes x ${count} images`);
   const run = { action: 'collect' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
@@ -149,49 +155,48 @@ async function startCollection(interaction: ChatInputCommandInteraction, ctx: Bo
   });
 }
 
-/** Progress of /dataset add in the deferred reply, at most every 2 s; `settle` waits for the last edit. */
-function addProgressReporter(interaction: ChatInputCommandInteraction, name: string) {
-  let last = 0;
-  let inFlight: Promise<unknown> = Promise.resolve();
-  return {
-    update(p: CollectProgress) {
-      if (Date.now() - last < 2000) return;
-      last = Date.now();
-      const failed = Object.values(p.failed).reduce((a, b) => a + b, 0);
-      const done = p.kept + p.duplicates + failed;
-      const content = `Adding to ${bold(name)}: \`${progressBar(done, p.wanted)}\` ${done}/${p.wanted} files looked at, ${p.kept} added`;
-      inFlight = interaction.editReply({ content, allowedMentions: NO_PINGS }).catch(() => undefined);
-    },
-    settle: () => inFlight,
-  };
-}
-
 async function add(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const dataset = datasetOf(interaction);
   const className = interaction.options.getString('class')?.trim() || undefined;
   const files = FILE_OPTIONS.map((n) => interaction.options.getAttachment(n)).filter((a): a is Attachment => !!a);
   const recent = interaction.options.getInteger('recent');
+  // Reading history needs Read Message History; a summary after the token died goes to the channel.
+  requireChannelPermissions(interaction, recent ? ['ViewChannel', 'SendMessages', 'ReadMessageHistory'] : ['ViewChannel', 'SendMessages']);
   await ctx.datasets.require(dataset);
-  const posted = recent ? channelImageUrls(await (await sendableChannel(interaction, ctx)).messages.fetch({ limit: recent }), ctx.client.user?.id) : [];
-  if (recent && posted.length === 0) throw new UserError(`no images in the last ${recent} messages of this channel`);
-  const plan = planAttachments(files, className, posted);
-  const have = (await ctx.datasets.items(dataset)).length;
-  checkDatasetRoom(ctx.config, have, plan.images.length + plan.channelImages.length, `adding ${plan.images.length + plan.channelImages.length} images`);
-  const run = { action: 'add' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
-  // The lease goes with the job: the worker releases it when the job ends.
-  const payload = await startRun(ctx, run, async (lease) => addPayloadFor(plan, dataset, className, lease));
+  // Without `recent` everything can be checked now, so a refusal (a wrong file, a quota) is private.
+  const early = recent ? undefined : await admitAdd(interaction, ctx, dataset, className, planAttachments(files, className));
+  // Acknowledge before the history request: a slow or rate-limited route must not cost the 3-second window.
   await interaction.deferReply();
-  const progress = addProgressReporter(interaction, dataset.name);
-  const summaries = await runAddJob(ctx, payload, interaction.id, (p) => progress.update(p));
-  // The summary must not be overtaken by a progress edit still on its way.
-  await progress.settle();
-  const content = addSummaryText(dataset.name, mergeAddSummaries(summaries));
-  // A big list can outlive the interaction token (15 minutes): then the summary goes to the channel.
-  await interaction.editReply({ content, allowedMentions: NO_PINGS }).catch(async (err: unknown) => {
-    ctx.log.warn({ err, dataset }, 'could not edit the /dataset add reply; posting the summary instead');
-    const channel = await sendableChannel(interaction, ctx);
-    await channel.send({ content: `<@${interaction.user.id}> ${content}`.slice(0, 2000), allowedMentions: { parse: [], users: [interaction.user.id] } });
-  });
+  const reply = longReply(interaction, ctx.log, () => ctx.now());
+  try {
+    const payload = early ?? (await admitAdd(interaction, ctx, dataset, className, planAttachments(files, className, await recentImages(interaction, ctx, recent!))));
+    const summaries = await runAddJob(ctx, payload, interaction.id, (p) => reply.progress(addProgressText(dataset.name, p)));
+    await reply.finish(addSummaryText(dataset.name, mergeAddSummaries(summaries)));
+  } catch (err) {
+    // After a progress edit discord.js would send this as an ephemeral follow-up, leaving the
+    // public reply on its last percentage: the error replaces the reply instead.
+    await reply.fail(err);
+  }
+}
+
+async function recentImages(interaction: ChatInputCommandInteraction, ctx: BotContext, recent: number): Promise<string[]> {
+  const posted = channelImageUrls(await (await sendableChannel(interaction, ctx)).messages.fetch({ limit: recent }), ctx.client.user?.id);
+  if (posted.length === 0) throw new UserError(`no images in the last ${recent} messages of this channel`);
+  return posted;
+}
+
+/** Room in the dataset (from its counters) and a place among the server's runs; the lease goes with the job. */
+async function admitAdd(interaction: ChatInputCommandInteraction, ctx: BotContext, dataset: DatasetRef, className: string | undefined, plan: AddPlan) {
+  const adding = plan.images.length + plan.channelImages.length;
+  checkDatasetRoom(ctx.config, await ctx.datasets.imageCount(dataset), adding, `adding ${adding} images`);
+  const run = { action: 'add' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
+  return startRun(ctx, run, async (lease) => addPayloadFor(plan, dataset, className, lease));
+}
+
+function addProgressText(name: string, p: CollectProgress): string {
+  const failed = Object.values(p.failed).reduce((a, b) => a + b, 0);
+  const done = p.kept + p.duplicates + failed;
+  return `Adding to ${bold(name)}: \`${progressBar(done, p.wanted)}\` ${done}/${p.wanted} files looked at, ${p.kept} added`;
 }
 
 async function show(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
@@ -211,9 +216,11 @@ async function show(interaction: ChatInputCommandInteraction, ctx: BotContext): 
 
 async function list(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const guildId = guildOf(interaction);
+  await interaction.deferReply();
   const metas = (await ctx.datasets.list(guildId)).slice(0, 50);
-  const entries = await Promise.all(metas.map(async (meta) => ({ meta, images: (await ctx.datasets.items(meta)).length })));
-  await interaction.reply({ content: datasetListText(entries), allowedMentions: NO_PINGS });
+  // Counters, not a read of every item: 10 datasets of 30k images took 3 s that way.
+  const entries = await Promise.all(metas.map(async (meta) => ({ meta, images: await ctx.datasets.imageCount(meta) })));
+  await interaction.editReply({ content: datasetListText(entries), allowedMentions: NO_PINGS });
 }
 
 async function exportZip(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

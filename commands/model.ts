@@ -11,6 +11,9 @@ import { datasetRefFrom, requireGuild } from './train.js';
 
 const UPLOAD_LIMIT = 10 * 1024 * 1024;
 
+/** Changes state: registered with COMMAND_PERMISSION as the default member permission. */
+export const mutates = true;
+
 export const data = new SlashCommandBuilder()
   .setName('model')
   .setDescription('Trained models: list, choose the one for this channel, inspect, export')

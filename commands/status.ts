@@ -35,6 +35,13 @@ export function searchStatus(config: Config): string {
   return [ua, ...notes.map((n) => `${n.kind === 'refused' ? '⚠️' : '⏳'} ${n.text}`)].join('\n').slice(0, 1024);
 }
 
+/** Whether dropped photos can be read: Discord sends their attachments only with the Message Content intent. */
+export function messageContentStatus(config: Pick<Config, 'DISCORD_MESSAGE_CONTENT'>): string {
+  return config.DISCORD_MESSAGE_CONTENT
+    ? 'on: photos dropped in a channel with an active model are classified'
+    : '⚠️ off: photos dropped in channels are not read, because the bot runs without the Message Content intent (DISCORD_MESSAGE_CONTENT=false). Switch on "Message Content Intent" in the Discord developer portal (your application -> Bot) and set DISCORD_MESSAGE_CONTENT=true; `/predict` works either way.';
+}
+
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const [redis, workers] = await Promise.all([redisLatency(ctx), listWorkers(ctx.redis, ctx.config.QUEUE_PREFIX).catch(() => [] as WorkerInfo[])]);
@@ -58,6 +65,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
       { name: 'Image search', value: searchStatus(ctx.config) },
       { name: 'Workers', value: workers.length ? workers.map(workerLine).join('\n').slice(0, 1024) : 'none announced' },
       { name: 'Bot', value: `version ${ctx.version}, up ${formatUptime(Date.now() - ctx.startedAt)}` },
+      { name: 'Photo classification', value: messageContentStatus(ctx.config) },
     );
   await interaction.editReply({ embeds: [embed] });
 }

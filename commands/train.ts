@@ -11,9 +11,13 @@ import type { DatasetMeta } from '../core/store/types.js';
 import { enqueueTraining, PRESETS } from '../core/trainFlow.js';
 import { initialProgress, startTracking } from '../bot/collectReports.js';
 import { renderProgress } from '../bot/progressView.js';
+import { requireChannelPermissions } from '../bot/permissions.js';
 import type { BotContext } from '../bot/types.js';
 
 export const DEFAULT_IMAGES_PER_CLASS = 60;
+
+/** Changes state: registered with COMMAND_PERMISSION as the default member permission. */
+export const mutates = true;
 
 export const data = new SlashCommandBuilder()
   .setName('train')
@@ -43,6 +47,8 @@ export function datasetRefFrom(interaction: ChatInputCommandInteraction, option 
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const dataset = datasetRefFrom(interaction);
+  // Before anything is created: a channel the bot cannot post in gets an answer naming what is missing.
+  requireChannelPermissions(interaction);
   const classesOption = interaction.options.getString('classes');
   const images = interaction.options.getInteger('images') ?? undefined;
 
@@ -56,10 +62,12 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   if (existing && classesOption) {
     throw new UserError(`\`${dataset.name}\` exists already with classes ${existing.classes.join(', ')}. Use /dataset to change it, or train without \`classes\`.`);
   }
-  const collectCount = existing ? images : (images ?? DEFAULT_IMAGES_PER_CLASS);
+  // A dataset with no images yet (created by /dataset create, or left empty) is collected first.
+  const empty = !existing || (await ctx.datasets.imageCount(dataset)) === 0;
+  const collectCount = empty ? (images ?? DEFAULT_IMAGES_PER_CLASS) : images;
   if (collectCount) checkDatasetRoom(ctx.config, 0, classes.length * collectCount, `${classes.length} classes x ${collectCount} images`);
   const run = { action: 'train' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
-  await startRun(ctx, run, (lease) => start(interaction, ctx, { dataset, existing, classes, collectCount, lease }));
+  await startRun(ctx, run, (lease) => start(interaction, ctx, { dataset, existing, classes, collectCount, empty, lease }));
 }
 
 interface Start {
@@ -67,10 +75,12 @@ interface Start {
   existing?: DatasetMeta;
   classes: string[];
   collectCount?: number;
+  /** The dataset has no images yet: it is collected first. */
+  empty: boolean;
   lease: string;
 }
 
-async function start(interaction: ChatInputCommandInteraction, ctx: BotContext, { dataset, existing, classes, collectCount, lease }: Start): Promise<void> {
+async function start(interaction: ChatInputCommandInteraction, ctx: BotContext, { dataset, existing, classes, collectCount, empty, lease }: Start): Promise<void> {
   await interaction.deferReply();
   const created = !existing;
   const meta = existing ?? (await ctx.datasets.create(dataset, classes, interaction.user.id));
@@ -97,8 +107,8 @@ async function start(interaction: ChatInputCommandInteraction, ctx: BotContext, 
     runId: interaction.id,
   });
 
-  const what = created
-    ? `Created **${escapeMarkdown(dataset.name)}** (${meta.classes.map((c) => escapeMarkdown(c)).join(', ')}); collecting ${collectCount} images per class, then training.`
+  const what = created || empty
+    ? `${created ? 'Created' : 'Filling'} **${escapeMarkdown(dataset.name)}** (${meta.classes.map((c) => escapeMarkdown(c)).join(', ')}); collecting ${collectCount} images per class, then training.`
     : collectCount
       ? `Topping **${escapeMarkdown(dataset.name)}** up to ${collectCount} images per class, then retraining.`
       : `Retraining **${escapeMarkdown(dataset.name)}** on its current labels.`;

@@ -56,6 +56,13 @@ const schema = z.object({
   DISCORD_GUILD_ID: z.string().regex(/^\d{5,25}$/, 'must be a guild id (a snowflake)').optional(),
   DISCORD_API_URL: url.optional(),
   CLEANER_ROLE: z.string().optional(),
+  // Message Content is a privileged intent: a new application has it off until the portal toggle is on.
+  DISCORD_MESSAGE_CONTENT: bool.default(true),
+  // Who sees the commands that change things by default (server admins can override per role).
+  COMMAND_PERMISSION: z
+    .string()
+    .regex(/^(everyone|[A-Z][A-Za-z]+)$/, 'must be a permission name such as ManageMessages, or everyone')
+    .default('ManageMessages'),
 
   // Playground (npm start without DISCORD_TOKEN, or with --playground)
   PLAYGROUND_PORT: int(0, 65535).default(3210),

@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addFromFolder } from '../core/collect/collect.js';
 import type { CleanReport } from '../core/clean/types.js';
 import { RedisDatasetStore } from '../core/store/datasets.js';
 import { isEphemeral, type FakeMessage } from '../playground/server/index.js';
 import { syntheticImages, SYNTHETIC_CLASSES } from './fixtures/images.js';
 import { startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
-import { startKodiak, type Kodiak } from './helpers/harness.js';
+import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';
 
 const NAME = 'shapes';
 const CLASSES = [...SYNTHETIC_CLASSES];
@@ -23,6 +23,9 @@ const PER_CLASS = 20;
 const FLIP_AT = [4, 9, 14];
 
 let k: Kodiak;
+
+// Discord bans an application after 10,000 invalid requests: normal flows make none.
+afterEach(() => expectNoInvalidRequests(k));
 let mirror: ModelMirror;
 let folder: string;
 /** Item id -> the class it really shows. */

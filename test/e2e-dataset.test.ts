@@ -2,17 +2,20 @@
 // Openverse and a fake image host on loopback serving good pictures mixed with a 404, an HTML
 // page served as a JPEG, the same bytes twice and the same picture as a PNG.
 import { unzipSync, zipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeMessage } from '../playground/server/index.js';
 import { makeJpeg } from './fakes/imagehost/images.js';
 import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
 import { startFakeSearch, type FakeImage, type FakeSearch } from './fakes/search/server.js';
-import { startKodiak, type Kodiak } from './helpers/harness.js';
+import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';
 
 const CLASSES = ['grizzly bear', 'black bear', 'teddy bear'];
 const PER_CLASS = 30;
 
 let k: Kodiak;
+
+// Discord bans an application after 10,000 invalid requests: normal flows make none.
+afterEach(() => expectNoInvalidRequests(k));
 let host: ImageHost;
 let search: FakeSearch;
 

@@ -2,12 +2,15 @@
 // its commands, /help lists them, /status shows queues and workers with their backends, and a
 // command that throws becomes an ephemeral error while the bot stays up.
 import { SlashCommandBuilder } from 'discord.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerCommands } from '../bot/commands.js';
 import type { Command } from '../bot/types.js';
-import { startKodiak, type Kodiak } from './helpers/harness.js';
+import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';
 
 let k: Kodiak;
+
+// Discord bans an application after 10,000 invalid requests: normal flows make none.
+afterEach(() => expectNoInvalidRequests(k));
 beforeAll(async () => {
   k = await startKodiak();
 });

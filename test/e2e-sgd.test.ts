@@ -1,10 +1,13 @@
 // /sgd end to end: the real bot in the fake Discord posts the animation, the loss curve and
 // the summary; a learning rate that is too high is reported as diverging.
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKodiak, type Kodiak } from './helpers/harness.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';
 
 let k: Kodiak;
+
+// Discord bans an application after 10,000 invalid requests: normal flows make none.
+afterEach(() => expectNoInvalidRequests(k));
 beforeAll(async () => {
   k = await startKodiak({ queues: [] });
 });

@@ -3,18 +3,21 @@
 // ImageNet backbone served from test/fixtures/models through MODEL_MIRROR_URL, posts the report;
 // then /model use bears, a dropped photo is classified, a text file gets the short message,
 // and /cancel stops a training.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeMessage } from '../playground/server/index.js';
 import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
 import { startFakeSearch, type FakeImage, type FakeSearch } from './fakes/search/server.js';
 import { syntheticImages } from './fixtures/images.js';
 import { startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
-import { startKodiak, type Kodiak } from './helpers/harness.js';
+import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';
 
 const BEARS = ['grizzly bear', 'black bear', 'teddy bear'];
 const PER_CLASS = 30;
 
 let k: Kodiak;
+
+// Discord bans an application after 10,000 invalid requests: normal flows make none.
+afterEach(() => expectNoInvalidRequests(k));
 let host: ImageHost;
 let search: FakeSearch;
 let mirror: ModelMirror;

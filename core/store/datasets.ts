@@ -193,6 +193,11 @@ export class RedisDatasetStore implements DatasetStore {
     return wanted.sort(opts.orderBy === 'id' ? byId : (a, b) => a.addedAt - b.addedAt || byId(a, b));
   }
 
+  async imageCount(ref: DatasetRef): Promise<number> {
+    const counts = await this.redis.hvals(this.keys(ref).counts);
+    return counts.reduce((n, c) => n + Number(c), 0);
+  }
+
   async getItem(ref: DatasetRef, id: string): Promise<DatasetItem | undefined> {
     const json = await this.redis.hget(this.keys(ref).items, id);
     return json ? (JSON.parse(json) as DatasetItem) : undefined;

@@ -82,6 +82,8 @@ export interface DatasetStore {
    * order changes from run to run, and anything seeded (training, folds) must not depend on it.
    */
   items(ref: DatasetRef, opts?: { includeTrashed?: boolean; orderBy?: 'added' | 'id' }): Promise<DatasetItem[]>;
+  /** Active images, from the per-class counters (one small read, never a scan of the items). */
+  imageCount(ref: DatasetRef): Promise<number>;
   getItem(ref: DatasetRef, id: string): Promise<DatasetItem | undefined>;
   /** Compare-and-set: changes the label only if it is still `expected` (when given). */
   relabel(ref: DatasetRef, id: string, to: string, expected?: string): Promise<LabelChange>;

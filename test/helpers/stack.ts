@@ -62,7 +62,21 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   const services = createServices(config, redis, log);
   const queues = createQueues(redis, prefix);
   const workers = await startWorkers({ ...services, queues }, opts.queues ?? config.WORKER_QUEUES);
-  let bot = opts.bot ? await startBot(services) : undefined;
+  const release = async () => {
+    await workers.close();
+    await queues.close();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  let bot: RunningBot | undefined;
+  try {
+    bot = opts.bot ? await startBot(services) : undefined;
+  } catch (err) {
+    // A bot that cannot start (e.g. a refused intent) must not leave workers and Redis keys behind.
+    await release();
+    throw err;
+  }
   const stack: TestStack = {
     config,
     services,
@@ -77,11 +91,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     },
     async stop() {
       await bot?.stop();
-      await workers.close();
-      await queues.close();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await release();
     },
   };
   return stack;
