@@ -38,8 +38,11 @@ function catalogue(query: string): FakeImage[] {
   return [good[0]!, ...trouble, ...good.slice(1)];
 }
 
+/** What a reader sees: Discord hides the backslash of an escaped punctuation character ("2\.0" shows "2.0"). */
 const text = (m: Pick<FakeMessage, 'content' | 'embeds'>) =>
-  [m.content, ...(m.embeds ?? []).flatMap((e) => [e.title, e.description, ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text])].join('\n');
+  [m.content, ...(m.embeds ?? []).flatMap((e) => [e.title, e.description, ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text])]
+    .join('\n')
+    .replace(/\\([!-/:-@[-`{-~])/g, '$1');
 
 beforeAll(async () => {
   host = await startImageHost();
