@@ -2,7 +2,7 @@
 // bench/<name>.ts exports run(args) and prints the table its issue asks for; none asserts.
 import fs from 'node:fs';
 
-const BENCHES = ['download', 'train', 'clean', 'quality'];
+const BENCHES = ['download', 'train', 'clean', 'quality', 'reliability'];
 
 async function main(): Promise<void> {
   const [first, ...rest] = process.argv.slice(2);
