@@ -119,9 +119,18 @@ describe.skipIf(!CHROMIUM)('the playground in a browser', () => {
     }, { timeout: 240_000, polling: 250 });
     const [suspectId, customId] = (await relabel.jsonValue()) as [string, string];
     await page.click('#me-moderator');
-    await page.waitForFunction(() => (document.querySelector('#me-moderator') as HTMLInputElement).checked);
-    await page.evaluate((id) => document.getElementById(`m-${id}`)!.scrollIntoView(), suspectId);
-    await page.click(`#m-${suspectId} button[data-custom-id="${customId}"]`);
+    await page.waitForFunction(() => {
+      const box = document.querySelector('#me-moderator') as HTMLInputElement;
+      return box.checked && !box.disabled;
+    });
+    // Messages are re-drawn as they change (the bot adds its reactions, the role switch reloads
+    // the channel), so the button is looked up and clicked in one step in the page.
+    await page.waitForFunction(([id, custom]) => {
+      const button = document.querySelector(`#m-${id} button[data-custom-id="${custom}"]`) as HTMLButtonElement | null;
+      button?.scrollIntoView({ block: 'center' });
+      button?.click();
+      return Boolean(button);
+    }, { polling: 250 }, [suspectId, customId]);
     await page.waitForFunction((id) => /relabelled .* by you/.test((document.getElementById(`m-${id}`) as HTMLElement | null)?.innerText ?? ''), { timeout: 30_000 }, suspectId);
     await shot('04-relabelled', suspectId);
 

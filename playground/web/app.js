@@ -180,12 +180,20 @@ async function loadState() {
 }
 
 async function switchUser(name, moderator) {
-  const me = await api('/playground/me', { user: name, ...(moderator === undefined ? {} : { moderator }) });
-  ui.user = me.name;
-  localStorage.setItem('kodiak.user', ui.user);
-  await loadState();
-  await loadMessages();
-  connect();
+  // Locked until the server has the new name and role, so no click is sent as the old one.
+  $('#me-moderator').disabled = true;
+  $('#me-name').disabled = true;
+  try {
+    const me = await api('/playground/me', { user: name, ...(moderator === undefined ? {} : { moderator }) });
+    ui.user = me.name;
+    localStorage.setItem('kodiak.user', ui.user);
+    await loadState();
+    await loadMessages();
+    connect();
+  } finally {
+    $('#me-moderator').disabled = false;
+    $('#me-name').disabled = false;
+  }
 }
 
 // ---- composer: messages, files, slash commands ----
