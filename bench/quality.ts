@@ -121,7 +121,7 @@ export async function run(args: string[]): Promise<void> {
       const inDomain: number[] = [];
       for (let f = 0; f < nFolds; f++) {
         const items = s.items.map((it) => ({ ...it, split: fold.get(it.id) === f ? ('valid' as const) : ('train' as const) }));
-        const r = await trainModel(items, { ...common, classes: s.classes, seed: 42 + f });
+        const r = await trainModel(items, { ...common, classes: s.classes, seed: 42 + f, mirror: process.env.MIRROR_VIEW === 'true' });
         acc.push(r.accuracy);
         const head = loadHead(r.head);
         const validIds = items.filter((it) => it.split === 'valid').map((it) => it.id);

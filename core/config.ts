@@ -132,6 +132,8 @@ const schema = z.object({
   TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /** Unset: the default backbone, which falls back to a bundled one offline; set: that one or an error. */
   BACKBONE: z.string().optional(),
+  /** Embed each image also mirrored, train on both views, average predictions over them. */
+  MIRROR_VIEW: bool.default(false),
   MODEL_MIRROR_URL: url.optional(),
   BACKBONE_SHA256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   EMBED_THREADS: int(1, 64).default(2),

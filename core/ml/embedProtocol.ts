@@ -1,5 +1,6 @@
 // Messages between the embedding pool and its worker threads.
-export type EmbedTaskInput = { kind: 'path'; path: string } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'rgb'; rgb: Uint8Array };
+/** `mirror`: embed the image flipped left to right (the second view, see features.ts). */
+export type EmbedTaskInput = { kind: 'path'; path: string; mirror?: boolean } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'rgb'; rgb: Uint8Array };
 
 export interface EmbedTask {
   taskId: number;

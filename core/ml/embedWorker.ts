@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from './backend.js';
 import { loadBackbone, type BackboneSource } from './backbones/index.js';
-import { decodeRgb, toBatchTensor } from './preprocess.js';
+import { decodeRgb, mirrorRgb, toBatchTensor } from './preprocess.js';
 import type { EmbedTask, EmbedTaskInput, WorkerReply } from './embedProtocol.js';
 
 const { source, backend, maxPixels } = workerData as { source: BackboneSource; backend: BackendChoice; maxPixels?: number };
@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   warm.dispose();
   port.postMessage({ type: 'ready', backend: info.name } satisfies WorkerReply);
 
-  const decode = (input: EmbedTaskInput) => (input.kind === 'rgb' ? Promise.resolve(input.rgb) : decodeRgb(input.kind === 'path' ? input.path : input.bytes, size, { maxPixels }));
+  const decode = async (input: EmbedTaskInput) => {
+    if (input.kind === 'rgb') return input.rgb;
+    const rgb = await decodeRgb(input.kind === 'path' ? input.path : input.bytes, size, { maxPixels });
+    return input.kind === 'path' && input.mirror ? mirrorRgb(rgb, size) : rgb;
+  };
   let queue = Promise.resolve();
   port.on('message', (task: EmbedTask) => {
     const decoded = Promise.allSettled(task.inputs.map(decode));

@@ -23,6 +23,8 @@ export interface FeatureOptions {
    * when `backbone` is given.
    */
   backboneNamed?: boolean;
+  /** Also embed each image flipped left to right (cached apart): `mirror` in the result. */
+  mirror?: boolean;
   signal?: AbortSignal;
   onProgress?: (stage: 'backbone' | 'embedding', done: number, total: number) => void;
 }
@@ -36,6 +38,8 @@ export interface FeatureSet {
 export interface DatasetFeatures {
   train: FeatureSet;
   valid: FeatureSet;
+  /** The same rows (same ids, same order) embedded flipped, when asked for. */
+  mirror?: { train: FeatureSet; valid: FeatureSet };
   dim: number;
   source: BackboneSource;
   backboneNote?: string;
@@ -46,8 +50,8 @@ export interface DatasetFeatures {
   embedding: { cached: number; computed: number };
 }
 
-function stack(items: TrainItem[], features: Map<string, Float32Array>, classIndex: Map<string, number>, dim: number): FeatureSet {
-  const rows = items.filter((it) => features.has(it.id));
+function stack(items: TrainItem[], features: Map<string, Float32Array>, classIndex: Map<string, number>, dim: number, also?: Map<string, Float32Array>): FeatureSet {
+  const rows = items.filter((it) => features.has(it.id) && (!also || also.has(it.id)));
   const X = new Float32Array(rows.length * dim);
   rows.forEach((it, i) => X.set(features.get(it.id)!, i * dim));
   return { X, y: Int32Array.from(rows, (it) => classIndex.get(it.label)!), ids: rows.map((it) => it.id) };
@@ -81,29 +85,47 @@ export async function datasetFeatures(items: TrainItem[], opts: FeatureOptions):
   const cache = new EmbeddingCache(opts.dataDir, spec.id, spec.featureSize);
   // The TensorFlow backends use every core from one thread; wasm needs one thread per core.
   const threads = opts.threads ?? (backend.name === 'tensorflow' ? 1 : 2);
-  const embedded = await embedItems(
-    items.map((it) => ({ id: it.id, input: { kind: 'path' as const, path: it.path } })),
-    {
-      source: resolved.source,
-      featureSize: spec.featureSize,
-      threads,
-      backend: backend.name === 'tensorflow' ? (backend.provider.endsWith('gpu') ? 'tensorflow-gpu' : 'tensorflow') : (backend.name as BackendChoice),
-      cache,
-      maxPixels: opts.maxPixels,
-      signal: opts.signal,
-      onProgress: (done, total) => opts.onProgress?.('embedding', done, total),
-    },
-  );
+  const views = opts.mirror ? [false, true] : [false];
+  const runs = [];
+  for (const mirror of views) {
+    // Each view has its own cache folder: <backbone id> and <backbone id>.mirror.
+    const viewCache = mirror ? new EmbeddingCache(opts.dataDir, `${spec.id}.mirror`, spec.featureSize) : cache;
+    runs.push(
+      await embedItems(
+        items.map((it) => ({ id: it.id, input: { kind: 'path' as const, path: it.path, mirror } })),
+        {
+          source: resolved.source,
+          featureSize: spec.featureSize,
+          threads,
+          backend: backend.name === 'tensorflow' ? (backend.provider.endsWith('gpu') ? 'tensorflow-gpu' : 'tensorflow') : (backend.name as BackendChoice),
+          cache: viewCache,
+          maxPixels: opts.maxPixels,
+          signal: opts.signal,
+          // In images: both views of an image count as one.
+          onProgress: (done, total) => opts.onProgress?.('embedding', Math.floor((done + (mirror ? total : 0)) / views.length), total),
+        },
+      ),
+    );
+  }
+  const [embedded, flipped] = runs as [Awaited<ReturnType<typeof embedItems>>, Awaited<ReturnType<typeof embedItems>> | undefined];
   const dim = spec.featureSize;
+  const ofSplit = (split: string) => items.filter((it) => it.split === split);
   return {
-    train: stack(items.filter((it) => it.split === 'train'), embedded.features, classIndex, dim),
-    valid: stack(items.filter((it) => it.split === 'valid'), embedded.features, classIndex, dim),
+    train: stack(ofSplit('train'), embedded.features, classIndex, dim, flipped?.features),
+    valid: stack(ofSplit('valid'), embedded.features, classIndex, dim, flipped?.features),
+    mirror: flipped && {
+      train: stack(ofSplit('train'), flipped.features, classIndex, dim, embedded.features),
+      valid: stack(ofSplit('valid'), flipped.features, classIndex, dim, embedded.features),
+    },
     dim,
     source: resolved.source,
     backboneNote: resolved.note,
     backend,
-    preprocessing: { backbone: spec.id, inputSize: spec.inputSize, normalisation: spec.normalisation, featureSize: dim, resize: 'shorter-side-then-centre-crop' },
+    preprocessing: {
+      backbone: spec.id, inputSize: spec.inputSize, normalisation: spec.normalisation, featureSize: dim, resize: 'shorter-side-then-centre-crop',
+      views: flipped ? ['original', 'mirror'] : undefined,
+    },
     skipped: [...embedded.failed].map(([id, reason]) => ({ id, reason })),
-    embedding: { cached: embedded.cached, computed: embedded.computed },
+    embedding: { cached: runs.reduce((s, r) => s + r.cached, 0), computed: runs.reduce((s, r) => s + r.computed, 0) },
   };
 }

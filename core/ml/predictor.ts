@@ -10,7 +10,8 @@ import type { DatasetRef } from '../jobs.js';
 import type { ModelMeta, ModelStore } from './models.js';
 import sharp from 'sharp';
 import { judgeNovelty, TINY_IMAGE_SIDE, type Novelty } from './novelty.js';
-import { decodeRgb, toBatchTensor, type ImageInput } from './preprocess.js';
+import { decodeRgb, mirrorRgb, toBatchTensor, type ImageInput } from './preprocess.js';
+import { averageViews } from './train.js';
 
 export interface PredictorOptions {
   store: ModelStore;
@@ -149,17 +150,22 @@ export class Predictor {
     const ok = decoded.flatMap((d, i) => (d.status === 'fulfilled' ? [{ i, rgb: d.value }] : []));
     const predictions: ImagePrediction[] = decoded.map((d) => ({ top: [], notSure: true, error: d.status === 'rejected' ? 'not an image kodiak can read' : undefined }));
     if (ok.length) {
-      const pixels = new Uint8Array(ok.length * size * size * 3);
-      ok.forEach((o, j) => pixels.set(o.rgb, j * size * size * 3));
-      // The normalisation the model was trained with (saved with it), which a tuned backbone keeps.
-      const batch = toBatchTensor(pixels, size, model.meta.preprocessing.normalisation);
-      let features: Float32Array;
-      try {
-        features = backbone.embed(batch);
-      } finally {
-        batch.dispose();
-      }
-      const proba = model.head.predictProba(features);
+      const embed = (rgbs: Uint8Array[]) => {
+        const pixels = new Uint8Array(rgbs.length * size * size * 3);
+        rgbs.forEach((rgb, j) => pixels.set(rgb, j * size * size * 3));
+        // The normalisation the model was trained with (saved with it), which a tuned backbone keeps.
+        const batch = toBatchTensor(pixels, size, model.meta.preprocessing.normalisation);
+        try {
+          return backbone.embed(batch);
+        } finally {
+          batch.dispose();
+        }
+      };
+      const features = embed(ok.map((o) => o.rgb));
+      // Averaged over the views the model was trained on (features.ts): the original and its mirror image.
+      const proba = model.meta.preprocessing.views?.includes('mirror')
+        ? averageViews(model.head.predictProba(features), model.head.predictProba(embed(ok.map((o) => mirrorRgb(o.rgb, size)))))
+        : model.head.predictProba(features);
       const k = model.meta.classes.length;
       const threshold = this.opts.threshold ?? 0.5;
       const verdicts = model.novelty ? judgeNovelty(model.novelty, features, proba, k) : [];

@@ -29,6 +29,20 @@ async function rawRgb(pipeline: Sharp, size: number): Promise<Uint8Array> {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** The same size x size x 3 RGB picture flipped left to right. */
+export function mirrorRgb(rgb: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(rgb.length);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const from = (y * size + x) * 3;
+      const to = (y * size + (size - 1 - x)) * 3;
+      out[to] = rgb[from]!;
+      out[to + 1] = rgb[from + 1]!;
+      out[to + 2] = rgb[from + 2]!;
+    }
+  return out;
+}
+
 /** size x size x 3 RGB bytes: shorter side resized to `size`, then centre-cropped. */
 export async function decodeRgb(input: ImageInput, size: number, opts: DecodeOptions = {}): Promise<Uint8Array> {
   return rawRgb(base(input, opts).resize(size, size, { fit: 'cover', position: 'centre' }), size);

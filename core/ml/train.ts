@@ -30,6 +30,12 @@ export interface TrainModelOptions {
   weightDecay?: number;
   labelSmoothing?: number;
   batchSize?: number;
+  /**
+   * Embed each image also flipped left to right, train the head on both views and average its
+   * probabilities over them. Costs a second embedding of every image (cached like the first).
+   * Default false; MIRROR_VIEW turns it on for trainDataset.
+   */
+  mirror?: boolean;
   /** Unfreeze and fine-tune the backbone after the head (TensorFlow backends only). */
   fineTune?: boolean | { epochs?: number; lr?: number };
   maxPixels?: number;
@@ -63,12 +69,26 @@ export interface TrainModelResult extends Omit<Evaluation, 'n'> {
   novelty?: Novelty;
 }
 
+function concat<T extends Float32Array | Int32Array>(a: T, b: T): T {
+  const out = new (a.constructor as { new (n: number): T })(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The mean of two views' probabilities, element by element. */
+export function averageViews(a: Float32Array, b: Float32Array): Float32Array {
+  return a.map((v, i) => (v + b[i]!) / 2);
+}
+
 export async function trainModel(items: TrainItem[], opts: TrainModelOptions): Promise<TrainModelResult> {
   const started = performance.now();
   const { classes, signal } = opts;
   if (classes.length < 2) throw new UserError('training needs at least two classes');
-  const feats = await datasetFeatures(items, { ...opts, onProgress: (stage, done, total) => opts.onProgress?.(stage, done, total) });
-  const { train, valid, dim } = feats;
+  const feats = await datasetFeatures(items, { ...opts, mirror: opts.mirror ?? false, onProgress: (stage, done, total) => opts.onProgress?.(stage, done, total) });
+  const { valid, dim } = feats;
+  // Both views of every training image are training rows.
+  const train = feats.mirror ? { X: concat(feats.train.X, feats.mirror.train.X), y: concat(feats.train.y, feats.mirror.train.y), ids: [...feats.train.ids, ...feats.mirror.train.ids] } : feats.train;
   const present = new Set(train.y);
   if (present.size < 2) throw new UserError('training needs images of at least two classes in the training split');
   if (valid.y.length === 0) throw new UserError('the validation split is empty: add more images (20% of each class is held out)');
@@ -94,7 +114,7 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
     let headJson = head.toJSON();
     let history = head.history;
     opts.onProgress?.('evaluation', 0, 1);
-    let proba = head.predictProba(valid.X);
+    let proba = feats.mirror ? averageViews(head.predictProba(valid.X), head.predictProba(feats.mirror.valid.X)) : head.predictProba(valid.X);
 
     let fineTune: string | undefined;
     let backboneArtifacts: FineTuneResult['backboneArtifacts'] | undefined;
@@ -110,7 +130,7 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
             const byId = new Map(items.map((it) => [it.id, it]));
             const r = await fineTuneBackbone({
               backbone, head: headJson, classes, seed, signal,
-              train: train.ids.map((id, i) => ({ path: byId.get(id)!.path, y: train.y[i]! })),
+              train: feats.train.ids.map((id, i) => ({ path: byId.get(id)!.path, y: feats.train.y[i]! })),
               valid: valid.ids.map((id, i) => ({ path: byId.get(id)!.path, y: valid.y[i]! })),
               epochs: ft.epochs ?? 3, lr: ft.lr ?? lr / 10,
               onEpoch: (e) => opts.onProgress?.('fine-tuning', e.epoch, e.epochs, e),
@@ -127,7 +147,7 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
       }
     }
     const ev = evaluate(proba, valid.y, classes);
-    const novelty = backboneArtifacts ? undefined : calibrateNovelty(train.X, valid.X, proba, dim, classes.length);
+    const novelty = backboneArtifacts ? undefined : calibrateNovelty(feats.train.X, valid.X, proba, dim, classes.length);
     opts.onProgress?.('evaluation', 1, 1);
     const { n: _n, ...metrics } = ev;
     return {
@@ -136,7 +156,7 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
       backbone: feats.source.spec.id,
       backboneNote: feats.backboneNote,
       backend: feats.backend.name,
-      nTrain: train.y.length,
+      nTrain: feats.train.y.length,
       nValid: valid.y.length,
       seconds: (performance.now() - started) / 1000,
       fineTune,

@@ -8,7 +8,15 @@ export interface Preprocessing {
   normalisation: Normalisation;
   featureSize: number;
   resize: 'shorter-side-then-centre-crop';
+  /**
+   * The views each image is embedded in: the head is trained on all of them and its
+   * probabilities are averaged over them at prediction. Absent: the original only.
+   */
+  views?: View[];
 }
+
+/** The original picture, or the picture flipped left to right. */
+export type View = 'original' | 'mirror';
 
 /** One image to train on: its sha256, label, split and a local file path. */
 export interface TrainItem {
