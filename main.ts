@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       mode: config.START_REDIS,
       onSpawn: (stop) => stoppers.push({ what: 'embedded redis-server', stop }),
     });
-    const redis = createRedis(config.REDIS_URL);
+    const redis = createRedis(config.REDIS_URL, {}, log);
     stoppers.push({ what: 'redis', stop: () => redis.disconnect() });
     const embedded = stoppers.some((s) => s.what === 'embedded redis-server');
     const pairing = await checkDeployment(redis, config.DATA_DIR, { embeddedRedis: embedded || undefined });

@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { MessageFlags, type Interaction } from 'discord.js';
 import { isUserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { isStorageUnavailable, STORAGE_UNAVAILABLE } from '../core/redis.js';
 
 /** What the user is told: their own mistake in plain words, or ours with a reference to the log line. */
 export function errorReplyText(err: unknown, ref: string): string {
   if (isUserError(err)) return `⚠️ ${err.message}`;
+  if (isStorageUnavailable(err)) return `⏳ ${STORAGE_UNAVAILABLE}`;
   return `💥 Something went wrong on our side. It has been logged (ref \`${ref}\`); please try again later.`;
 }
 
@@ -22,7 +24,8 @@ export function describeInteraction(interaction: Interaction): Record<string, un
 /** Reply ephemerally with the error, whatever state the interaction is in; never throws. */
 export async function reportInteractionError(interaction: Interaction, err: unknown, log: Logger): Promise<void> {
   const ref = randomUUID().slice(0, 8);
-  if (!isUserError(err)) log.error({ err, ref, ...describeInteraction(interaction) }, 'interaction failed');
+  if (isStorageUnavailable(err)) log.warn({ err, ref, ...describeInteraction(interaction) }, 'interaction failed: Redis unavailable');
+  else if (!isUserError(err)) log.error({ err, ref, ...describeInteraction(interaction) }, 'interaction failed');
   if (!interaction.isRepliable()) return;
   const content = errorReplyText(err, ref);
   try {

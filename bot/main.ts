@@ -2,7 +2,8 @@
 import { Events, type Client } from 'discord.js';
 import type { Worker } from 'bullmq';
 import { createQueues, type Queues } from '../core/queues.js';
-import type { Services } from '../core/services.js';
+import { interactiveConnection } from '../core/redis.js';
+import { createServices, type Services } from '../core/services.js';
 import { VERSION } from '../core/version.js';
 import { createClient } from './client.js';
 import { loadCommands, registerCommands } from './commands.js';
@@ -48,8 +49,11 @@ export async function startBot(services: Services, extraNotify: NotifyHandlers =
   if (!config.DISCORD_TOKEN) throw new Error(MISSING_TOKEN_MESSAGE);
   const client = createClient(config.DISCORD_API_URL, config.DISCORD_MESSAGE_CONTENT);
   const commands = await loadCommands();
-  const queues: Queues = createQueues(services.redis, config.QUEUE_PREFIX);
-  const ctx: BotContext = { ...services, client, queues, commands, startedAt: Date.now(), version: VERSION, now: () => Date.now() };
+  // Interactions use a connection with a command timeout, so a Redis outage is answered
+  // ("storage is unavailable") instead of leaving every interaction to time out.
+  const redis = interactiveConnection(services.redis, log);
+  const queues: Queues = createQueues(redis, config.QUEUE_PREFIX);
+  const ctx: BotContext = { ...services, ...createServices(config, redis, log), client, queues, commands, startedAt: Date.now(), version: VERSION, now: () => Date.now() };
   attachRouter(client, ctx);
 
   const ready = readyOrRefused(client);
@@ -82,6 +86,7 @@ export async function startBot(services: Services, extraNotify: NotifyHandlers =
       progress.stop();
       await queues.close();
       await client.destroy();
+      redis.disconnect();
     },
   };
 }

@@ -2,6 +2,7 @@
 // enqueue what should be posted and the bot posts it. BullMQ gives at-least-once delivery and
 // retries; each handler makes its post idempotent (job ids are stable per result).
 import { Worker, type Job } from 'bullmq';
+import { blockingConnection } from '../core/redis.js';
 import type { MessageCreateOptions } from 'discord.js';
 import { notifyPayload, type NotifyPayload } from '../core/jobs.js';
 import type { BotContext } from './types.js';
@@ -45,7 +46,7 @@ export function startNotifyConsumer(ctx: BotContext, handlers: NotifyHandlers, c
       if (!handler) throw new Error(`no notify handler for '${payload.kind}'`);
       await handler(payload as never, ctx, job);
     },
-    { connection: ctx.redis.duplicate(), prefix: ctx.config.QUEUE_PREFIX, concurrency },
+    { connection: blockingConnection(ctx.redis), prefix: ctx.config.QUEUE_PREFIX, concurrency },
   );
   worker.on('failed', (job, err) => ctx.log.error({ err, jobId: job?.id, kind: job?.data?.kind, attempts: job?.attemptsMade }, 'could not post a notification'));
   worker.on('error', (err) => ctx.log.error({ err }, 'notify consumer error'));

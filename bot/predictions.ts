@@ -63,6 +63,7 @@ function predictEvents(ctx: BotContext): QueueEvents {
   let e = events.get(ctx);
   if (!e) {
     e = createQueueEvents('predict', ctx.redis, ctx.config.QUEUE_PREFIX);
+    e.on('error', (err) => ctx.log.warn({ err }, 'predict queue events error'));
     events.set(ctx, e);
   }
   return e;

@@ -17,7 +17,7 @@ export async function openCliContext(env: NodeJS.ProcessEnv = process.env): Prom
   // The command line prints results on stdout; logs go to stderr so --json stays clean.
   const log = createLogger(env.LOG_LEVEL ?? 'warn');
   const embedded = await ensureRedis(config.REDIS_URL, config.DATA_DIR, log, config.START_REDIS);
-  const redis = createRedis(config.REDIS_URL);
+  const redis = createRedis(config.REDIS_URL, {}, log);
   const pairing = await checkDeployment(redis, config.DATA_DIR, { embeddedRedis: embedded.started || undefined });
   if (!pairing.ok) log.warn(`image files will not be swept: ${pairing.reason}`);
   const services = createServices(config, redis, log);

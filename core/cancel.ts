@@ -2,6 +2,7 @@
 // channel; every worker process listens and aborts the job if it runs it (BullMQ's
 // worker.cancelJob hands the processor an aborted AbortSignal).
 import type { Redis } from 'ioredis';
+import { blockingConnection } from './redis.js';
 import type { QueueName } from './jobs.js';
 
 export interface CancelRequest {
@@ -18,7 +19,8 @@ export async function requestCancel(redis: Redis, prefix: string, req: CancelReq
 
 /** Subscribe with a dedicated connection; returns a function that unsubscribes and closes it. */
 export async function onCancelRequest(redis: Redis, prefix: string, handle: (req: CancelRequest) => void): Promise<() => Promise<void>> {
-  const sub = redis.duplicate();
+  const sub = blockingConnection(redis);
+  sub.on('error', () => {}); // reconnects by itself; the main connection logs outages
   sub.on('message', (_channel: string, message: string) => {
     try {
       handle(JSON.parse(message) as CancelRequest);

@@ -1,6 +1,7 @@
 // Producer side of the job contract: typed, validated enqueueing. (Consumers live in workers/.)
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { blockingConnection } from './redis.js';
 import { payloadSchemas, QUEUE_NAMES, type PayloadOf, type QueueName } from './jobs.js';
 
 export type Queues = { readonly [Q in QueueName]: Queue } & {
@@ -33,5 +34,5 @@ export function createQueues(connection: Redis, prefix: string): Queues {
 }
 
 export function createQueueEvents(name: QueueName, connection: Redis, prefix: string): QueueEvents {
-  return new QueueEvents(name, { connection: connection.duplicate(), prefix });
+  return new QueueEvents(name, { connection: blockingConnection(connection), prefix });
 }

@@ -8,9 +8,56 @@ import { embeddedRedisOwns } from './store/deployment.js';
 
 export type { Redis };
 
+/**
+ * How long a store call serving an interaction waits for Redis before giving up: Discord wants
+ * an answer within 3 s, and "storage is unavailable" is a better one than none.
+ */
+export const INTERACTIVE_COMMAND_TIMEOUT_MS = 2000;
+
+export const STORAGE_UNAVAILABLE = 'Storage is unavailable, try again in a moment.';
+
+/**
+ * Logs a connection's errors, once per outage (ioredis repeats them on every reconnect attempt);
+ * without a listener every failed attempt is an "Unhandled error event".
+ */
+export function logConnectionErrors(client: Redis, log: Logger | undefined, name: string): Redis {
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    log?.warn({ err, connection: name }, 'Redis connection error (retrying)');
+  });
+  client.on('ready', () => {
+    if (down) log?.info({ connection: name }, 'Redis connection is back');
+    down = false;
+  });
+  return client;
+}
+
 /** A connection BullMQ can share: it requires maxRetriesPerRequest null for blocking calls. */
-export function createRedis(url: string, opts: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...opts });
+export function createRedis(url: string, opts: RedisOptions = {}, log?: Logger): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false, ...opts });
+  return logConnectionErrors(client, log, 'main');
+}
+
+/** The connection interactions use: a command Redis does not answer in time fails (isStorageUnavailable). */
+export function interactiveConnection(redis: Redis, log?: Logger): Redis {
+  return logConnectionErrors(redis.duplicate({ commandTimeout: INTERACTIVE_COMMAND_TIMEOUT_MS }), log, 'interactive');
+}
+
+/**
+ * A connection for BullMQ's workers and queue events and for subscribers: their blocking reads
+ * wait by design, so never a command timeout (BullMQ adds its own error listener and re-emits).
+ */
+export function blockingConnection(redis: Redis): Redis {
+  return redis.duplicate({ commandTimeout: undefined, maxRetriesPerRequest: null });
+}
+
+/** Errors ioredis gives when Redis cannot be reached or did not answer in time. */
+export function isStorageUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  return /^Command timed out$|Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|LOADING/.test(err.message);
 }
 
 /** True when a Redis server answers PING at `url` within `timeoutMs`. */

@@ -2,6 +2,7 @@
 // workers/<queue>.ts: a default export taking the job (so it also runs sandboxed) and an
 // optional init() that prepares the process (e.g. the ML backend) and says what it runs on.
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { blockingConnection } from '../core/redis.js';
 import type { QueueName } from '../core/jobs.js';
 import { onCancelRequest } from '../core/cancel.js';
 import { closeSharedDownloader, configureSharpForWorkers, threadPoolAdvice } from '../core/collect/pipeline.js';
@@ -74,7 +75,7 @@ export async function startWorkers(rt: WorkerRuntime, queues: readonly QueueName
     const { backend, note } = (await mod.init?.(rt)) ?? { backend: 'none (no ML)' };
     backends[queue] = backend;
     const worker = new Worker(queue, handBack.wrap(mod.default), {
-      connection: rt.redis.duplicate(),
+      connection: blockingConnection(rt.redis),
       prefix: config.QUEUE_PREFIX,
       concurrency: config[CONCURRENCY_VAR[queue]],
       lockDuration: LOCK_DURATION_MS,

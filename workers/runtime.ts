@@ -22,7 +22,7 @@ export function getRuntime(): WorkerRuntime {
   if (!runtime) {
     const config = loadConfig();
     const log = createLogger(config.LOG_LEVEL, 'kodiak-worker');
-    const redis = createRedis(config.REDIS_URL);
+    const redis = createRedis(config.REDIS_URL, {}, log);
     runtime = { ...createServices(config, redis, log), queues: createQueues(redis, config.QUEUE_PREFIX) };
   }
   return runtime;

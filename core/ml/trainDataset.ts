@@ -1,6 +1,7 @@
 // Trains a stored dataset and saves the result as its next model version: the part the train
 // worker and `kodiak train` share (current labels -> trainModel -> charts -> ModelStore.save),
 // plus the report both hand out (the worker to the bot, the command line as JSON).
+import { UserError } from '../errors.js';
 import type { DatasetRef, TrainProgress, TrainResult } from '../jobs.js';
 import type { Services } from '../services.js';
 import type { DatasetMeta } from '../store/types.js';
@@ -71,6 +72,10 @@ export async function trainDataset(
   });
   const { previous, previousNote } = await scoreReplaced(services, ref, earlier, items, result);
   onProgress({ stage: 'saving', done: 0, total: 0 });
+  // Training takes minutes: the dataset may have been deleted (or made again, or Redis wiped)
+  // meanwhile. Nothing is saved for a dataset that no longer exists.
+  const still = await datasets.get(ref);
+  if (still?.createdAt !== meta.createdAt) throw new UserError(`${ref.name} was deleted while it was training: no model was saved`);
   const version = await models.save(ref, modelFromTrainResult(result, { datasetRevision: meta.revision, createdBy: options.createdBy, previous }));
   // Drawn once the version number is known: each chart's title names the dataset and version.
   const charts = await trainingCharts(result.classes, result.confusion, result.curves, `${ref.name} v${version.version}`);
