@@ -190,7 +190,7 @@ describe('collection progress and summary', () => {
     const fields = Object.fromEntries((embed.fields ?? []).map((f) => [f.name, f.value]));
     expect(fields['Not kept']).toBe('the server answered with an error (e.g. 404): 3\nnot an image: 1\nduplicates of images already in the dataset: 3');
     expect(fields['Found by']).toBe('openverse: 10 images\nwikimedia: 4 images');
-    expect(fields['Search providers that did not answer']).toBe('brave: not configured \\(set BRAVE\\_API\\_KEY\\)');
+    expect(fields['Search providers that did not answer']).toBe('brave: not configured (set BRAVE\\_API\\_KEY)');
     expect(reasonLines({ a: 0 })).toEqual([]);
     expect(classSummaryLine(result('**x**', 10))).toContain('\\*\\*x\\*\\*');
   });

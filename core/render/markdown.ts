@@ -4,17 +4,24 @@
 // heading. These helpers make such text inert wherever it is placed in message content or embeds.
 // (Button labels, select options and file names do not render markdown: do not escape those.)
 
-/** Characters Discord gives a meaning to (emphasis, code, spoilers, quotes, headings, lists, links, mentions, autolinks). */
-const MARKDOWN_CHARS = /[\\*_~`|<>#\-+.[\]()!:@]/g;
+/** Characters that start markdown wherever they are: emphasis, code, spoilers, masked links, mentions and timestamps. */
+const INLINE = /[\\*_~`|<>[\]]/g;
+/** What starts a heading, quote, list or subtext at the beginning of a line. */
+const LINE_START = /^(\s*)([#>*+-]|\d+\.)/;
 /** Line breaks and other controls would start new lines (headings, quotes, lists): one line only. */
 const CONTROLS = /[\u0000-\u001f\u007f\u2028\u2029]+/g;
 
 /**
- * One line of plain text: every markdown character backslash-escaped. Discord hides the
- * backslash before punctuation, so the reader sees the text as typed. Not for code spans.
+ * One line of plain text: markdown characters backslash-escaped (Discord hides the backslash
+ * before punctuation, so the reader sees the text as typed), bare links broken (`https\://`).
+ * Not for code spans.
  */
 export function escapeMarkdown(text: string): string {
-  return text.replace(CONTROLS, ' ').replace(MARKDOWN_CHARS, '\\$&');
+  return text
+    .replace(CONTROLS, ' ')
+    .replace(INLINE, '\\$&')
+    .replace(/:\/\//g, '\\://')
+    .replace(LINE_START, '$1\\$2');
 }
 
 /** An inline code span of `text` (one line, backticks replaced): shown verbatim, never rendered. */
