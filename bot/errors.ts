@@ -1,7 +1,7 @@
 // The one place where a thrown error becomes what the user sees and what we log.
 import { randomUUID } from 'node:crypto';
 import { MessageFlags, type Interaction } from 'discord.js';
-import { isUserError } from '../core/errors.js';
+import { isStorageError, isUserError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { isStorageUnavailable, STORAGE_UNAVAILABLE } from '../core/redis.js';
 
@@ -9,6 +9,7 @@ import { isStorageUnavailable, STORAGE_UNAVAILABLE } from '../core/redis.js';
 export function errorReplyText(err: unknown, ref: string): string {
   if (isUserError(err)) return `⚠️ ${err.message}`;
   if (isStorageUnavailable(err)) return `⏳ ${STORAGE_UNAVAILABLE}`;
+  if (isStorageError(err)) return `💾 ${err.userMessage} (ref \`${ref}\`).`;
   return `💥 Something went wrong on our side. It has been logged (ref \`${ref}\`); please try again later.`;
 }
 

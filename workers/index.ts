@@ -5,6 +5,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { blockingConnection } from '../core/redis.js';
 import type { QueueName } from '../core/jobs.js';
 import { onCancelRequest } from '../core/cancel.js';
+import { isStorageError } from '../core/errors.js';
 import { closeSharedDownloader, configureSharpForWorkers, threadPoolAdvice } from '../core/collect/pipeline.js';
 import { searchNotes } from '../core/collect/identity.js';
 import { releaseRun } from '../core/quotas.js';
@@ -115,7 +116,7 @@ async function reportFailure(rt: WorkerRuntime, queue: WorkerQueue, job: Job | u
   const target = job?.data?.target;
   if (!finalAttempt || !target) return;
   // Unrecoverable failures carry a message meant for the user (a UserError or a cancel).
-  const message = unrecoverable || err.name === 'UserError' ? err.message : 'an internal error (it has been logged)';
+  const message = unrecoverable || err.name === 'UserError' ? err.message : isStorageError(err) ? err.userMessage : 'an internal error (it has been logged)';
   await notifyBot(rt, queue, job?.id, { kind: 'job-failed', target, queue, message }).catch((e) => rt.log.error({ err: e }, 'could not report a failure'));
 }
 

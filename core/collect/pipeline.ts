@@ -5,6 +5,7 @@ import os from 'node:os';
 import sharp from 'sharp';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config.js';
+import { isStorageError, type StorageError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { DatasetItem, DatasetRef, ItemSource } from '../store/types.js';
 import { Downloader, DownloadSession, downloaderOptions } from './download.js';
@@ -113,6 +114,7 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
   const enough = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, enough.signal]) : enough.signal;
   const target = opts.stopAfterKept ?? Infinity;
+  let storageError: StorageError | undefined;
   let reserved = 0; // adds in progress, so concurrent finishers do not overshoot the target
   let meta = await services.datasets.require(ref);
   const slots = pLimit(opts.downloader.opts.concurrency + VERIFY_CONCURRENCY * 2);
@@ -159,7 +161,12 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
           outcome = await one(c);
         } catch (err) {
           if (isRejectError(err)) outcome = { kind: 'failed', reason: err.reason };
-          else if (signal.aborted) outcome = { kind: 'skipped' };
+          else if (isStorageError(err)) {
+            // Not the image's fault, and every other image would fail the same way: stop.
+            storageError ??= err;
+            enough.abort();
+            outcome = { kind: 'skipped' };
+          } else if (signal.aborted) outcome = { kind: 'skipped' };
           else if ((err as Error).name === 'UserError') throw err;
           else {
             services.log.warn({ err, url: c.source.url, path: c.source.path }, 'image pipeline failed');
@@ -174,6 +181,7 @@ export async function runPipeline(services: Services, ref: DatasetRef, candidate
       }),
     ),
   );
+  if (storageError) throw storageError;
   if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
   return counts;
 }

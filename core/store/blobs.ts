@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { asStorageError } from '../errors.js';
 import type { BlobStore } from './types.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -33,7 +34,9 @@ export class FileBlobStore implements BlobStore {
     }
     const dir = path.dirname(file);
     if (!this.madeDirs.has(dir)) {
-      await fs.mkdir(dir, { recursive: true });
+      await fs.mkdir(dir, { recursive: true }).catch((err: unknown) => {
+        throw asStorageError(err, dir);
+      });
       this.madeDirs.add(dir);
     }
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -41,8 +44,8 @@ export class FileBlobStore implements BlobStore {
       await fs.writeFile(tmp, bytes);
       await fs.rename(tmp, file);
     } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw asStorageError(err, file);
     }
     return key;
   }
