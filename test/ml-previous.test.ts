@@ -24,11 +24,11 @@ const ref = { guildId: 'g1', name: 'shapes' };
 let mirror: ModelMirror;
 let services: Parameters<typeof trainDataset>[0];
 
-async function addImages(perClass: number, seed: number): Promise<void> {
+async function addImages(perClass: number, seed: number, to = ref): Promise<void> {
   for (const im of await syntheticImages(perClass, { size: 48, seed })) {
     const id = await services.blobs.put(im.bytes);
     // Far-apart perceptual hashes: these tests are not about near-duplicates.
-    const out = await services.datasets.addItem(ref, { id, label: im.label, source: { kind: 'import' }, width: 48, height: 48, bytes: im.bytes.length, phash: sha256Hex(im.bytes).slice(0, 16) });
+    const out = await services.datasets.addItem(to, { id, label: im.label, source: { kind: 'import' }, width: 48, height: 48, bytes: im.bytes.length, phash: sha256Hex(im.bytes).slice(0, 16) });
     expect(out.outcome).toBe('added');
   }
 }
@@ -74,5 +74,19 @@ describe('before -> after', () => {
     expect(second.previous).toEqual({ modelVersion: 1, accuracy: right / valid.length });
     // The model version keeps it, for /model info and `kodiak model info`.
     expect((await services.models.get(ref, 2))!.previous).toEqual(second.previous);
+  }, 240_000);
+});
+
+describe('a dataset that disappears while it trains', () => {
+  it('saves no version for a dataset deleted while it trained', async () => {
+    const doomed = { guildId: 'g1', name: 'doomed' };
+    await services.datasets.create(doomed, [...SYNTHETIC_CLASSES], 'u');
+    await addImages(4, 9, doomed);
+    let deleting: Promise<void> | undefined;
+    // Deleted (as Redis losing it would) as soon as training is under way.
+    const training = trainDataset(services, doomed, { epochs: 2 }, () => (deleting ??= services.datasets.delete(doomed)));
+    await expect(training).rejects.toThrow(/deleted while it was training: no model was saved/);
+    await deleting;
+    expect(await services.models.list(doomed)).toEqual([]);
   }, 240_000);
 });
