@@ -118,7 +118,8 @@ describe.skipIf(!CHROMIUM)('the playground in a browser', () => {
       return button ? [button.closest('.message')!.getAttribute('data-id'), button.getAttribute('data-custom-id')] : false;
     }, { timeout: 240_000, polling: 250 });
     const [suspectId, customId] = (await relabel.jsonValue()) as [string, string];
-    await page.click('#me-moderator');
+    // "You" start with Manage Messages (the commands that change things need it); keep it on.
+    if (!(await page.$eval('#me-moderator', (box) => (box as HTMLInputElement).checked))) await page.click('#me-moderator');
     await page.waitForFunction(() => {
       const box = document.querySelector('#me-moderator') as HTMLInputElement;
       return box.checked && !box.disabled;

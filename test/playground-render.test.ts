@@ -91,6 +91,13 @@ describe('the command picker', () => {
     expect(matchCommands(paths, '/dataset a').map((p: { path: string }) => p.path)).toEqual(['dataset add']);
   });
 
+  it('offers only the commands your permissions allow, as Discord does', () => {
+    const guarded = [...registered, { name: 'clean', type: 1, description: 'Clean', default_member_permissions: '8192' }];
+    expect(commandPaths(guarded, '0').map((p: { path: string }) => p.path)).not.toContain('clean');
+    expect(commandPaths(guarded, String(8192 | 2048)).map((p: { path: string }) => p.path)).toContain('clean');
+    expect(commandPaths(guarded, '8').map((p: { path: string }) => p.path)).toContain('clean'); // Administrator
+  });
+
   it('builds a form with required options, choices, bounds and a file input', () => {
     const [add, , , sgd] = commandPaths(registered);
     const form = renderCommandForm(add);

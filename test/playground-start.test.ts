@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../core/redis.js';
+import { DEPLOYMENTS_KEY } from '../core/store/deployment.js';
 import { freePort } from './helpers/ports.js';
 import { deleteKeys } from './helpers/stack.js';
 
@@ -19,6 +20,10 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   const redis = createRedis('redis://127.0.0.1:6379');
   await deleteKeys(redis, prefix);
+  // npm start paired this DATA_DIR with the shared Redis: forget that pairing.
+  const pairings = await redis.hgetall(DEPLOYMENTS_KEY);
+  const ours = Object.keys(pairings).filter((id) => pairings[id]!.includes(dataDir));
+  if (ours.length) await redis.hdel(DEPLOYMENTS_KEY, ...ours);
   redis.disconnect();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -100,6 +105,8 @@ describe('npm start without DISCORD_TOKEN', () => {
     });
     // /help answers ephemerally: only "you" see it.
     expect((await api<Message[]>(base, `/playground/messages?user=someone&channel=${general}`)).map((m) => m.id)).not.toContain(help.id);
+    // /dataset is for members with Manage Messages: "you" switch that on first.
+    await api(base, '/playground/me', { user: 'you', moderator: true });
     await api(base, '/playground/command', { user: 'you', channel: general, command: 'dataset list', options: {} });
     const list = await waitFor('the /dataset list reply', async () => {
       const messages = await api<Message[]>(base, `/playground/messages?user=someone&channel=${general}`);

@@ -29,7 +29,7 @@ export function attachPage(fake: FakeDiscord, options: PageOptions): void {
       guild: fake.guild,
       channels: fake.core.model.guild(fake.guild.id).channelIds.map((id) => ({ id, name: fake.channel(id).name })),
       bot: fake.botUser,
-      me: { id: me.user.id, name: me.user.name, moderator: me.moderator },
+      me: { id: me.user.id, name: me.user.name, moderator: me.moderator, permissions: fake.core.model.permissionsOf(fake.guild.id, me.user.id).toString() },
       commands: fake.commands(),
       search: search ?? null,
     };

@@ -168,7 +168,7 @@ function renderBanner(search) {
 async function loadState() {
   const state = await api(`/playground/state?${q({ user: ui.user })}`);
   ui.state = state;
-  ui.paths = commandPaths(state.commands);
+  ui.paths = commandPaths(state.commands, state.me.permissions);
   if (!state.channels.some((c) => c.id === ui.channel)) ui.channel = state.channels[0]?.id ?? '';
   $('#guild').textContent = state.guild.name;
   $('#channels').innerHTML = state.channels.map((c) => `<button type="button" class="channel-link${c.id === ui.channel ? ' active' : ''}" data-action="channel" data-channel="${escapeHtml(c.id)}"># ${escapeHtml(c.name)}</button>`).join('');

@@ -5,8 +5,16 @@ import { escapeHtml } from './markdown.js';
 
 export const OptionType = { Subcommand: 1, Group: 2, String: 3, Integer: 4, Boolean: 5, User: 6, Channel: 7, Role: 8, Mentionable: 9, Number: 10, Attachment: 11 };
 
-/** Every runnable path of the chat-input commands, e.g. { path: 'dataset add', description, options }. */
-export function commandPaths(commands) {
+/** Whether a member with `permissions` (a bit string) is offered a command, as Discord's client decides. */
+export function offered(command, permissions) {
+  if (command.default_member_permissions === undefined || command.default_member_permissions === null || permissions === undefined) return true;
+  const needed = BigInt(command.default_member_permissions);
+  const have = BigInt(permissions);
+  return (have & 8n) !== 0n || (have & needed) === needed;
+}
+
+/** Every runnable path of the chat-input commands offered to `permissions`, e.g. { path: 'dataset add', description, options }. */
+export function commandPaths(commands, permissions) {
   const out = [];
   const walk = (prefix, description, options) => {
     const subs = (options ?? []).filter((o) => o.type === OptionType.Subcommand || o.type === OptionType.Group);
@@ -17,7 +25,7 @@ export function commandPaths(commands) {
     for (const sub of subs) walk(`${prefix} ${sub.name}`, sub.description, sub.options);
   };
   for (const command of commands ?? []) {
-    if ((command.type ?? 1) !== 1) continue;
+    if ((command.type ?? 1) !== 1 || !offered(command, permissions)) continue;
     walk(command.name, command.description, command.options);
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
