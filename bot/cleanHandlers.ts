@@ -24,7 +24,10 @@ import {
   type SuspectDecideResult,
 } from './cleanDecisions.js';
 import { claimPage, postPage } from './cleanPosting.js';
-import { alreadyDecidedText, bareEmoji, CLEAN_PREFIX, DEFAULT_PAGE, DELETE_EMOJI, KEEP_EMOJI, NUMBER_EMOJIS, suspectBody } from './cleanViews.js';
+import {
+  alreadyDecidedText, bareEmoji, CLASS_INPUT, CLEAN_PREFIX, DEFAULT_PAGE, DELETE_EMOJI, KEEP_EMOJI, NUMBER_EMOJIS, OTHER_CLASS, relabelChoices, relabelModal, suspectBody,
+} from './cleanViews.js';
+import { findClass } from '../core/store/classNames.js';
 import type { BotContext, ComponentHandler, ComponentInteraction, ReactionHandler } from './types.js';
 
 function buttonAction(action: string, arg: string | undefined, interaction: ComponentInteraction, report: StoredCleanReport): SuspectAction {
@@ -43,6 +46,13 @@ function buttonAction(action: string, arg: string | undefined, interaction: Comp
     case 'rs':
       if (!interaction.isStringSelectMenu()) throw new Error('relabel menu expected');
       return { type: 'relabel', to: classAt(interaction.values[0]) };
+    case 'rm': {
+      if (!interaction.isModalSubmit()) throw new Error('relabel modal expected');
+      const typed = interaction.fields.getTextInputValue(CLASS_INPUT);
+      const to = findClass(report.classes, typed);
+      if (!to) throw new UserError(`"${typed.slice(0, 100)}" is not a class of this dataset`);
+      return { type: 'relabel', to };
+    }
     case 'dl':
       return { type: 'delete-left' };
     case 'dr':
@@ -54,15 +64,14 @@ function buttonAction(action: string, arg: string | undefined, interaction: Comp
   }
 }
 
-/** ✅ keep (both), 🗑️ delete (a pair: the right one), n️⃣ relabel to class n (its own class = keep). */
+/** ✅ keep (both), 🗑️ delete (a pair: the right one), n️⃣ relabel to the n-th choice (the suggested class first). */
 export function reactionAction(emoji: string | null, report: StoredCleanReport, s: Suspect): SuspectAction | undefined {
   const e = bareEmoji(emoji);
   if (e === bareEmoji(KEEP_EMOJI)) return s.kind === 'duplicate' ? { type: 'keep-both' } : { type: 'keep' };
   if (e === bareEmoji(DELETE_EMOJI)) return s.kind === 'duplicate' ? { type: 'delete-right' } : { type: 'delete' };
   const n = NUMBER_EMOJIS.findIndex((x) => bareEmoji(x) === e);
-  if (n < 0 || s.kind === 'duplicate' || n >= report.classes.length) return undefined;
-  const to = report.classes[n]!;
-  return to === s.label ? { type: 'keep' } : { type: 'relabel', to };
+  const to = n < 0 || s.kind === 'duplicate' ? undefined : relabelChoices(report, s)[n]?.c;
+  return to === undefined ? undefined : { type: 'relabel', to };
 }
 
 function interactionMayDecide(interaction: ComponentInteraction, ctx: BotContext): boolean {
@@ -109,6 +118,10 @@ async function handleComponent(interaction: ComponentInteraction, args: string[]
   const suspect = requireSuspect(report, index);
   if (!interactionMayDecide(interaction, ctx)) {
     await interaction.reply({ content: notAllowedText(ctx.config.CLEANER_ROLE), flags: MessageFlags.Ephemeral });
+    return;
+  }
+  if (action === 'rs' && interaction.isStringSelectMenu() && interaction.values[0] === OTHER_CLASS) {
+    await interaction.showModal(relabelModal(report, index));
     return;
   }
   const by: Decider = { userId: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username };

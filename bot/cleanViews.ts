@@ -8,7 +8,10 @@ import {
   ButtonBuilder,
   ButtonStyle,
   EmbedBuilder,
+  ModalBuilder,
   StringSelectMenuBuilder,
+  TextInputBuilder,
+  TextInputStyle,
   type MessageActionRowComponentBuilder,
   type MessageEditOptions,
 } from 'discord.js';
@@ -34,7 +37,7 @@ export const DELETE_EMOJI = '🗑️';
 export const NUMBER_EMOJIS = ['1️⃣', '2️⃣', '3️⃣', '4️⃣', '5️⃣', '6️⃣', '7️⃣', '8️⃣', '9️⃣'];
 
 /** Button actions as they appear in custom_ids: clean:<reportId>:<index>:<action>[:<class index>]. */
-export type ButtonAction = 'keep' | 'del' | 'rl' | 'rs' | 'dl' | 'dr' | 'kb' | 'undo' | 'more';
+export type ButtonAction = 'keep' | 'del' | 'rl' | 'rs' | 'rm' | 'dl' | 'dr' | 'kb' | 'undo' | 'more';
 
 const KIND_TITLE: Record<SuspectKind, string> = {
   label: '🏷️ Label issue',
@@ -52,13 +55,43 @@ export function bareEmoji(name: string | null | undefined): string {
   return (name ?? '').replace(/\uFE0F/g, '');
 }
 
+/**
+ * The classes a suspect can be relabelled to: the model's suggestion first (it is the likely
+ * answer, and on a dataset with many classes it must not fall outside the menu or the nine
+ * number reactions), then the others in class order. `j` is the class's index in the report.
+ */
+export function relabelChoices(report: Pick<CleanReport, 'classes'>, s: Suspect): { c: string; j: number }[] {
+  const others = report.classes.map((c, j) => ({ c, j })).filter(({ c }) => c !== s.label);
+  return [...others.filter(({ c }) => c === s.suggested), ...others.filter(({ c }) => c !== s.suggested)];
+}
+
+/** The select option that opens a modal where any class can be typed (past 25 choices). */
+export const OTHER_CLASS = 'other';
+/** The text input of that modal. */
+export const CLASS_INPUT = 'class';
+
+/** The modal of "Another class…": one text field, the class name as it is written. */
+export function relabelModal(report: CleanReport, index: number): ModalBuilder {
+  const s = report.suspects[index]!;
+  const input = new TextInputBuilder()
+    .setCustomId(CLASS_INPUT)
+    .setLabel('Class name')
+    .setStyle(TextInputStyle.Short)
+    .setRequired(true)
+    .setMaxLength(100)
+    .setPlaceholder(`one of the ${report.classes.length} classes, e.g. ${relabelChoices(report, s).at(-1)?.c ?? ''}`.slice(0, 100));
+  return new ModalBuilder()
+    .setCustomId(customId(CLEAN_PREFIX, report.id, index, 'rm'))
+    .setTitle(`Relabel ${index + 1}/${report.suspects.length} as…`.slice(0, 45))
+    .addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(input));
+}
+
 /** The reactions this suspect understands, as the legend lists them. */
 export function reactionLegend(report: CleanReport, s: Suspect): string {
   if (s.kind === 'duplicate') return `React ${KEEP_EMOJI} keep both · ${DELETE_EMOJI} delete the right one`;
-  const relabels = report.classes
+  const relabels = relabelChoices(report, s)
     .slice(0, NUMBER_EMOJIS.length)
-    .map((c, j) => (c === s.label ? '' : `${NUMBER_EMOJIS[j]} ${escapeMarkdown(c)}`))
-    .filter(Boolean);
+    .map(({ c }, n) => `${NUMBER_EMOJIS[n]} ${escapeMarkdown(c)}`);
   return `React ${KEEP_EMOJI} keep · ${DELETE_EMOJI} delete${relabels.length ? ` · relabel: ${relabels.join(' · ')}` : ''}`;
 }
 
@@ -109,7 +142,7 @@ export function actionRows(report: CleanReport, index: number): Row[] {
   if (s.kind === 'duplicate') {
     return [row(button(id('dl'), 'Delete left', ButtonStyle.Danger), button(id('dr'), 'Delete right', ButtonStyle.Danger), button(id('kb'), 'Keep both', ButtonStyle.Success))];
   }
-  const others = report.classes.map((c, j) => ({ c, j })).filter(({ c }) => c !== s.label);
+  const others = relabelChoices(report, s);
   const rows = [row(button(id('keep'), 'Keep', ButtonStyle.Success, KEEP_EMOJI), button(id('del'), 'Delete', ButtonStyle.Danger, DELETE_EMOJI))];
   if (others.length > 0 && others.length <= MAX_RELABEL_BUTTONS) {
     rows.push(row(...others.map(({ c, j }) => button(id('rl', j), `Relabel → ${c}`, c === s.suggested ? ButtonStyle.Primary : ButtonStyle.Secondary))));
@@ -117,10 +150,17 @@ export function actionRows(report: CleanReport, index: number): Row[] {
     const menu = new StringSelectMenuBuilder()
       .setCustomId(id('rs'))
       .setPlaceholder(s.suggested ? `Relabel (suggested: ${s.suggested})`.slice(0, 150) : 'Relabel as…')
-      .addOptions(others.slice(0, 25).map(({ c, j }) => ({ label: c.slice(0, 100), value: String(j), default: false })));
+      .addOptions(menuOptions(others));
     rows.push(row(menu));
   }
   return rows;
+}
+
+/** Up to 25 options; past that, 24 classes and "Another class…", which opens a modal that reaches every class. */
+function menuOptions(choices: { c: string; j: number }[]): { label: string; value: string }[] {
+  const option = ({ c, j }: { c: string; j: number }) => ({ label: c.slice(0, 100), value: String(j) });
+  if (choices.length <= 25) return choices.map(option);
+  return [...choices.slice(0, 24).map(option), { label: `Another class… (${choices.length - 24} more)`, value: OTHER_CLASS }];
 }
 
 export function undoRow(report: CleanReport, index: number): Row {

@@ -35,7 +35,7 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
       await command.execute(interaction, ctx);
     } else if (interaction.isAutocomplete()) {
       await ctx.commands.get(interaction.commandName)?.autocomplete?.(interaction, ctx);
-    } else if (interaction.isButton() || interaction.isStringSelectMenu()) {
+    } else if (interaction.isButton() || interaction.isStringSelectMenu() || (interaction.isModalSubmit() && interaction.isFromMessage())) {
       const [prefix = '', ...args] = interaction.customId.split(':');
       const handler = routes.components.get(prefix);
       if (!handler) throw new Error(`no handler for custom_id '${interaction.customId}'`);

@@ -7,6 +7,7 @@ import type {
   PartialMessageReaction,
   PartialUser,
   StringSelectMenuInteraction,
+  ModalMessageModalSubmitInteraction,
   User,
   Client,
   Message,
@@ -24,7 +25,8 @@ export interface BotContext extends Services {
   now: () => number;
 }
 
-export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteraction;
+/** Buttons, select menus, and the modals they open (routed by the same custom_id prefix). */
+export type ComponentInteraction = ButtonInteraction | StringSelectMenuInteraction | ModalMessageModalSubmitInteraction;
 
 /**
  * Buttons and select menus are routed by the part of their custom_id before the first ':'.

@@ -75,7 +75,8 @@ describe('suspect messages', () => {
   it('say what the model thinks, list the reactions, and offer Keep, Delete and one Relabel per other class', () => {
     const report = makeReport();
     expect(suspectText(report, 0)).toContain('labelled **grizzly**; looks like **black** (87%)');
-    expect(suspectText(report, 0)).toContain('React ✅ keep · 🗑️ delete · relabel: 2️⃣ black · 3️⃣ teddy');
+    // The suggested class first, numbered from 1️⃣, so it always has a reaction.
+    expect(suspectText(report, 0)).toContain('React ✅ keep · 🗑️ delete · relabel: 1️⃣ black · 2️⃣ teddy');
     const rows = actionRows(report, 0);
     expect(labels(rows)).toEqual(['Keep', 'Delete', 'Relabel → black', 'Relabel → teddy']);
     expect(customIds(rows)).toEqual([`clean:${report.id}:0:keep`, `clean:${report.id}:0:del`, `clean:${report.id}:0:rl:1`, `clean:${report.id}:0:rl:2`]);
@@ -111,9 +112,10 @@ describe('reactions', () => {
     expect(reactionAction('✅', report, report.suspects[0]!)).toEqual({ type: 'keep' });
     expect(reactionAction('🗑️', report, report.suspects[0]!)).toEqual({ type: 'delete' });
     expect(reactionAction('🗑', report, report.suspects[0]!)).toEqual({ type: 'delete' });
-    expect(reactionAction('2️⃣', report, report.suspects[0]!)).toEqual({ type: 'relabel', to: 'black' });
-    expect(reactionAction('1️⃣', report, report.suspects[0]!)).toEqual({ type: 'keep' });
-    expect(reactionAction('4️⃣', report, report.suspects[0]!)).toBeUndefined();
+    // n️⃣ is the n-th relabel choice: the suggestion (black) first, then the other classes.
+    expect(reactionAction('1️⃣', report, report.suspects[0]!)).toEqual({ type: 'relabel', to: 'black' });
+    expect(reactionAction('2️⃣', report, report.suspects[0]!)).toEqual({ type: 'relabel', to: 'teddy' });
+    expect(reactionAction('3️⃣', report, report.suspects[0]!)).toBeUndefined();
     expect(reactionAction('👍', report, report.suspects[0]!)).toBeUndefined();
   });
 
