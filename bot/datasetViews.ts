@@ -4,6 +4,8 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
 import { escapeMarkdown } from '../core/render/markdown.js';
 import type { AddSummary } from '../core/collect/collect.js';
+import { providerLines } from '../core/collect/providerReport.js';
+import type { ProviderReport } from '../core/jobs.js';
 import type { DatasetItem, DatasetMeta } from '../core/store/types.js';
 import { reasonLines } from './collectReports.js';
 import { customId } from './types.js';
@@ -72,7 +74,7 @@ export function licenceCounts(items: DatasetItem[]): [string, number][] {
 }
 
 /** /dataset show: counts per class and split, rejections by reason, sources and licences. */
-export function datasetShowEmbed(meta: DatasetMeta, items: DatasetItem[], opts: { image?: boolean } = {}): EmbedBuilder {
+export function datasetShowEmbed(meta: DatasetMeta, items: DatasetItem[], opts: { image?: boolean; collection?: Record<string, ProviderReport> } = {}): EmbedBuilder {
   const active = items.filter((i) => i.status === 'active');
   const perClass = countByClassAndSplit(meta.classes, active);
   const valid = active.filter((i) => i.split === 'valid').length;
@@ -91,6 +93,8 @@ export function datasetShowEmbed(meta: DatasetMeta, items: DatasetItem[], opts: 
       { name: 'Licences', value: fieldValue(licenceCounts(active).map(([l, n]) => `${escapeMarkdown(l)}: ${n}`)), inline: true },
     )
     .setFooter({ text: '/dataset export gives every image with labels.csv and attribution.csv (creator, licence, source).' });
+  const sources = providerLines(opts.collection ?? {});
+  if (sources.length) embed.addFields({ name: 'Where images came from (latest collection of each class)', value: fieldValue(sources.map((l) => escapeMarkdown(l))) });
   if (opts.image) embed.setImage(`attachment://${CONTACT_SHEET_NAME}`);
   return embed;
 }

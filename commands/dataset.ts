@@ -32,6 +32,7 @@ import type { BotContext, ComponentHandler } from '../bot/types.js';
 import { renderContactSheet } from '../core/collect/contactSheet.js';
 import { sweepFilesInBackground } from '../core/store/gc.js';
 import { exportDataset } from '../core/collect/export.js';
+import { loadCollectReport } from '../core/collect/providerReport.js';
 import { addCollectFlow } from '../core/collectFlow.js';
 import { SEARCH_PROVIDER_IDS } from '../core/config.js';
 import { UserError } from '../core/errors.js';
@@ -208,7 +209,7 @@ async function show(interaction: ChatInputCommandInteraction, ctx: BotContext): 
   const sheet = items.length ? await renderContactSheet(ctx, dataset) : undefined;
   const fits = sheet !== undefined && sheet.length <= (interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT);
   await interaction.editReply({
-    embeds: [datasetShowEmbed(meta, items, { image: fits })],
+    embeds: [datasetShowEmbed(meta, items, { image: fits, collection: await loadCollectReport(ctx.redis, ctx.config.QUEUE_PREFIX, meta) })],
     files: fits ? [new AttachmentBuilder(sheet, { name: CONTACT_SHEET_NAME, description: `Sample images of each class of ${meta.name}` })] : [],
     allowedMentions: NO_PINGS,
   });

@@ -9,6 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main as datasetMain } from '../cli/dataset.js';
 import { createRedis } from '../core/redis.js';
+import { datasetShowEmbed } from '../bot/datasetViews.js';
+import { loadCollectReport } from '../core/collect/providerReport.js';
+import { RedisDatasetStore } from '../core/store/datasets.js';
 import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
 import { startFakeSearch, type FakeProvider, type FakeSearch } from './fakes/search/server.js';
 import { deleteKeys } from './helpers/stack.js';
@@ -103,6 +106,12 @@ describe('kodiak dataset collect', () => {
     // Openverse results fetched but not tried last time come first, with no request.
     expect(report.providers.openverse.results).toBeGreaterThanOrEqual(8);
     expect(report.providers.openverse.kept + report.providers.wikimedia.kept).toBe(40);
+    // /dataset show reports the latest collection of each class, per provider.
+    const redis = createRedis('redis://127.0.0.1:6379');
+    const meta = await new RedisDatasetStore(redis, prefix, { seed: 42, validPct: 0.2 }).require({ guildId: 'local', name: 'bears' });
+    const shown = datasetShowEmbed(meta, [], { collection: await loadCollectReport(redis, prefix, meta) }).toJSON();
+    redis.disconnect();
+    expect(shown.fields!.find((f) => f.name.startsWith('Where images came from'))!.value).toMatch(/wikimedia\\?: \d+ results, \d+ kept/);
   }, 60_000);
 
   it('without HTTP_CONTACT says what is missing, and a new dataset needs its classes', async () => {

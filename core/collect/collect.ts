@@ -12,7 +12,7 @@ import { cleanClassName, cleanClassNames, findClass } from '../store/classNames.
 import type { DatasetMeta, ItemSource, SourceKind } from '../store/types.js';
 import { DownloadSession, type Downloader } from './download.js';
 import { runPipeline, sharedDownloader, verifyOptions, type Candidate, type PipelineCounts } from './pipeline.js';
-import { ProviderTally } from './providerReport.js';
+import { ProviderTally, saveCollectReport } from './providerReport.js';
 import { RedisCursorStore } from './search/cursors.js';
 import { createPacer, createProviders, giveBack, searchImages, type ProvidedHit, type SearchProvider } from './search/index.js';
 import { listImageFolder } from './sources.js';
@@ -132,6 +132,7 @@ export async function collectClass(args: CollectClassArgs): Promise<CollectResul
     await giveBack(cursors, query, found.hits.filter((h) => !tried.has(h.url)), seen);
   }
   await services.datasets.addRejections(dataset, progress.failed, args.operation);
+  await saveCollectReport(services.redis, services.config.QUEUE_PREFIX, { ...dataset, createdAt: meta.createdAt }, label, tally.sources);
   report(progress, true);
   for (const [id, message] of Object.entries(result.providerErrors)) {
     if (message) services.log.info({ provider: id, message, dataset }, 'search provider unavailable');

@@ -3,6 +3,8 @@
 // class is collected; shown by the bot (collection summary, /train report), /dataset show and
 // `kodiak dataset collect`.
 import type { CollectResult, ProviderReport } from '../jobs.js';
+import type { Redis } from '../redis.js';
+import type { DatasetMeta } from '../store/types.js';
 import type { CandidateOutcome } from './pipeline.js';
 import { describeReason } from './reasons.js';
 import type { SearchOutcome } from './search/index.js';
@@ -54,6 +56,21 @@ export function mergeSources(results: Pick<CollectResult, 'sources'>[]): Record<
     }
   }
   return out;
+}
+
+// The latest report of each class, for /dataset show; keyed by createdAt so a dataset made again
+// under the same name starts empty. Kept 90 days after the last collection.
+const reportKey = (prefix: string, meta: Pick<DatasetMeta, 'guildId' | 'name' | 'createdAt'>) => `${prefix}:collect-report:${meta.guildId}:${meta.name}:${meta.createdAt}`;
+
+export async function saveCollectReport(redis: Redis, prefix: string, meta: Pick<DatasetMeta, 'guildId' | 'name' | 'createdAt'>, label: string, sources: Record<string, ProviderReport>): Promise<void> {
+  const key = reportKey(prefix, meta);
+  await redis.multi().hset(key, label, JSON.stringify(sources)).expire(key, 90 * 86_400).exec();
+}
+
+/** Every class's latest report, added up per provider. */
+export async function loadCollectReport(redis: Redis, prefix: string, meta: Pick<DatasetMeta, 'guildId' | 'name' | 'createdAt'>): Promise<Record<string, ProviderReport>> {
+  const rows = Object.values(await redis.hgetall(reportKey(prefix, meta)));
+  return mergeSources(rows.map((r) => ({ sources: JSON.parse(r) as Record<string, ProviderReport> })));
 }
 
 const reasonText = (code: string) => (code === 'duplicate' ? 'duplicates' : describeReason(code));
