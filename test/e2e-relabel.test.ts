@@ -1,6 +1,7 @@
 // Relabelling on a dataset with many classes: the model's suggestion comes first in the menu and
 // in the number reactions, and past 25 classes "Another class…" opens a modal that reaches every
-// class. The report is stored as the clean worker would store it, then posted by the bot.
+// class. The report is stored as the clean worker would store it, then posted by the bot, also
+// into an archived thread (the post unarchives it).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { reactionAction } from '../bot/cleanHandlers.js';
 import { postPage } from '../bot/cleanPosting.js';
@@ -57,5 +58,15 @@ describe('relabel on a 30-class dataset', () => {
     const done = await submitted.reply();
     expect(done.content).toContain('class 27');
     expect((await k.ctx.datasets.getItem(ref, item!.id))!.label).toBe('class 27');
+
+    // The cleaner in an archived thread: its post unarchives the thread, and a decision edits it there.
+    const thread = k.fake.createThread('general', 'cleaning', { archived: true });
+    const inThread: StoredCleanReport = { ...report, id: `${report.id}-thread`, suspects: [{ ...report.suspects[0]!, label: 'class 27' }] };
+    await k.ctx.decisions.saveReport(inThread);
+    await postPage(k.ctx, thread.id, inThread, 0, 1);
+    const threadPost = await k.fake.waitForMessage((m) => m.channel_id === thread.id && m.content.startsWith('**1/1**'));
+    expect(k.fake.thread(thread.id).archived).toBe(false);
+    const kept = await (await alice.click(threadPost, 'Keep')).reply();
+    expect(kept.content).toContain('kept');
   });
 });
