@@ -80,7 +80,7 @@ describe('/train bears against strict image-search fakes', () => {
     for (const i of items) byProvider[i.source.provider ?? '?'] = (byProvider[i.source.provider ?? '?'] ?? 0) + 1;
     expect(Object.keys(byProvider).sort()).toEqual(['openverse', 'wikimedia']);
     expect(body).toContain('Where images came from');
-    expect(body).toMatch(new RegExp(`openverse: \\d+ results, ${byProvider.openverse} kept.*throttled: paced: its budget of 5 requests a hour is used up`));
+    expect(body).toMatch(new RegExp(`openverse: \\d+ results, ${byProvider.openverse} kept.*throttled: paced: its budget of 5 requests per hour is used up`));
     expect(body).toMatch(new RegExp(`wikimedia: \\d+ results, ${byProvider.wikimedia} kept`));
   }, 200_000);
 

@@ -94,7 +94,7 @@ export class SearchPacer {
       if (wait > (this.opts.maxWaitMs ?? 5000)) {
         const budget = /^budget (\d+)$/.exec(why);
         const rate = budget ? rates[Number(budget[1]) - 1] : undefined;
-        const reason = rate ? `paced: its budget of ${rate.limit} requests a ${rate.unit} is used up` : `cooling down (${why})`;
+        const reason = rate ? `paced: its budget of ${rate.limit} requests per ${rate.unit} is used up` : `cooling down (${why})`;
         throw new ProviderError(`${reason}; next request in ${formatWait(wait)}`, 429, wait);
       }
       await sleep(wait, undefined, { signal });
