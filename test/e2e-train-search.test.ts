@@ -74,7 +74,7 @@ describe('/train bears against strict image-search fakes', () => {
     for (const c of BEARS) expect(items.filter((i) => i.label === c)).toHaveLength(60);
     // Openverse was asked within its anonymous budget, never inside a cooldown, and never throttled us.
     const openverse = search!.requests.filter((r) => r.provider === 'openverse');
-    expect(openverse.length).toBe(5);
+    expect(openverse.length, openverse.map((r) => r.path).join('\n')).toBe(5);
     expect(search!.insideCooldown).toEqual({});
     const byProvider: Record<string, number> = {};
     for (const i of items) byProvider[i.source.provider ?? '?'] = (byProvider[i.source.provider ?? '?'] ?? 0) + 1;

@@ -60,7 +60,7 @@ describe('anonymous Openverse', () => {
     const fromOpenverse = rounds.reduce((n, r) => n + (r.produced.openverse ?? 0), 0);
     expect(fromOpenverse).toBe(60);
     expect(rounds.every((r) => r.hits.length === 30)).toBe(true);
-    expect(rounds[2]!.throttled.openverse).toMatch(/^paced: its budget of 3 requests a minute is used up; next request in \d+ s$/);
+    expect(rounds[2]!.throttled.openverse).toMatch(/^paced: its budget of 3 requests per minute is used up; next request in \d+ s$/);
     expect(new Set(rounds.flatMap((r) => r.hits.map((h) => h.url))).size).toBe(90);
   });
 
