@@ -8,8 +8,8 @@ import type { ProgressEditor } from './progress.js';
 import type { BotContext } from './types.js';
 import { collectDoneHandler, renderCollectProgress } from './collectReports.js';
 import { renderTrainProgress, trainDoneHandler } from './trainReports.js';
-import { cleanDoneHandler } from './cleanPosting.js';
-import { renderCleanProgress } from './cleanViews.js';
+import { cleanDoneHandler } from './clean/posting.js';
+import { renderCleanProgress } from './clean/views.js';
 
 export type ProgressRenderer = (job: Job, data: unknown, ctx: BotContext) => Promise<MessageEditOptions | undefined>;
 

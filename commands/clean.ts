@@ -1,11 +1,11 @@
 // /clean: let the model point at what looks wrong in a dataset (label errors, duplicates,
 // outliers, poor images). A clean job runs on the workers; its progress shows in one channel
-// message and the bot posts the suspects with buttons and reactions (bot/cleanPosting.ts).
+// message and the bot posts the suspects with buttons and reactions (bot/clean/posting.ts).
 import { escapeMarkdown, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../core/errors.js';
 import { cleanKind, jobId, type CleanPayload } from '../core/jobs.js';
-import { cleanComponents, cleanReactions } from '../bot/cleanHandlers.js';
-import { CLEAN_COMMAND_JOB, cleanProgressBody, DEFAULT_PAGE } from '../bot/cleanViews.js';
+import { cleanComponents, cleanReactions } from '../bot/clean/handlers.js';
+import { CLEAN_COMMAND_JOB, cleanProgressBody, DEFAULT_PAGE } from '../bot/clean/views.js';
 import { requireChannelPermissions } from '../bot/permissions.js';
 import type { BotContext } from '../bot/types.js';
 import { datasetRefFrom } from './train.js';

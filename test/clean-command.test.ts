@@ -13,9 +13,9 @@ import { loadConfig } from '../core/config.js';
 import { sha256Hex } from '../core/store/blobs.js';
 import { RedisDatasetStore } from '../core/store/datasets.js';
 import type { DatasetRef } from '../core/store/types.js';
-import { currentDecisions, decideSuspect, mayDecide, rememberMessage, suspectOfMessage, undoSuspect } from '../bot/cleanDecisions.js';
-import { reactionAction } from '../bot/cleanHandlers.js';
-import { actionRows, CLEAN_COMMAND_JOB, renderCleanProgress, suspectBody, suspectText, summaryMessage } from '../bot/cleanViews.js';
+import { currentDecisions, decideSuspect, mayDecide, rememberMessage, suspectOfMessage, undoSuspect } from '../bot/clean/decisions.js';
+import { reactionAction } from '../bot/clean/handlers.js';
+import { actionRows, CLEAN_COMMAND_JOB, renderCleanProgress, suspectBody, suspectText, summaryMessage } from '../bot/clean/views.js';
 import { reportJson } from '../cli/clean.js';
 import { reportIdFor } from '../workers/clean.js';
 

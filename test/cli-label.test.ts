@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentDecisions } from '../bot/cleanDecisions.js';
+import { currentDecisions } from '../bot/clean/decisions.js';
 import { main as datasetMain } from '../cli/dataset.js';
 import { main as labelMain } from '../cli/label.js';
 import { openCliContext, type CliContext } from '../cli/context.js';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postPage } from '../bot/cleanPosting.js';
+import { postPage } from '../bot/clean/posting.js';
 import { addFromFolder } from '../core/collect/collect.js';
 import type { StoredCleanReport } from '../core/clean/runClean.js';
 import { isEphemeral, type FakeMessage } from '../playground/server/index.js';

@@ -3,8 +3,8 @@
 // class. The report is stored as the clean worker would store it, then posted by the bot, also
 // into an archived thread (the post unarchives it).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { reactionAction } from '../bot/cleanHandlers.js';
-import { postPage } from '../bot/cleanPosting.js';
+import { reactionAction } from '../bot/clean/handlers.js';
+import { postPage } from '../bot/clean/posting.js';
 import type { StoredCleanReport } from '../core/clean/runClean.js';
 import { makeJpeg } from './fakes/imagehost/images.js';
 import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseUrlList, storedSource } from '../core/collect/sources.js';
 import { escapeMarkdown, inlineCode, normaliseUrl, sourceText } from '../core/render/markdown.js';
-import { decisionLine, suspectText } from '../bot/cleanViews.js';
+import { decisionLine, suspectText } from '../bot/clean/views.js';
 import type { CleanReport } from '../core/clean/types.js';
 
 const INJECTED = 'http://a.example/cat.jpg> ## Free Nitro [claim](https://phish.example)';

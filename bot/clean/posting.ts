@@ -2,12 +2,12 @@
 // footer with "Show N more". Each message is recorded in Redis when sent, so a retried notify
 // job or a double click does not post twice, and reactions find their suspect after a restart.
 // discord.js queues the requests under each route's rate limit; messages go one at a time.
-import type { StoredCleanReport } from '../core/clean/runClean.js';
-import { rememberMessage, currentDecisions } from './cleanDecisions.js';
-import { DEFAULT_PAGE, pageFooter, suspectBody, suspectImage, summaryMessage } from './cleanViews.js';
-import type { NotifyHandler } from './notify.js';
-import { postOnce } from './notify.js';
-import type { BotContext } from './types.js';
+import type { StoredCleanReport } from '../../core/clean/runClean.js';
+import { rememberMessage, currentDecisions } from './decisions.js';
+import { DEFAULT_PAGE, pageFooter, suspectBody, suspectImage, summaryMessage } from './views.js';
+import type { NotifyHandler } from '../notify.js';
+import { postOnce } from '../notify.js';
+import type { BotContext } from '../types.js';
 
 const POSTED_TTL_SECONDS = 7 * 24 * 3600;
 const postedKey = (ctx: BotContext, reportId: string, what: string | number) => `${ctx.config.QUEUE_PREFIX}:clean:posted:${reportId}:${what}`;

@@ -2,11 +2,11 @@
 // the suspect's decisions (one per image per report, through core DecisionLog), undo, and the
 // Redis map from a posted message to its (report, suspect) for reactions.
 import { PermissionFlagsBits, type PermissionsBitField } from 'discord.js';
-import type { Decider, Decision, DecisionAction, ReportLookup } from '../core/clean/decisions.js';
-import type { StoredCleanReport } from '../core/clean/runClean.js';
-import type { Suspect } from '../core/clean/types.js';
-import { UserError } from '../core/errors.js';
-import type { BotContext } from './types.js';
+import type { Decider, Decision, DecisionAction, ReportLookup } from '../../core/clean/decisions.js';
+import type { StoredCleanReport } from '../../core/clean/runClean.js';
+import type { Suspect } from '../../core/clean/types.js';
+import { UserError } from '../../core/errors.js';
+import type { BotContext } from '../types.js';
 
 type Ctx = Pick<BotContext, 'decisions' | 'redis' | 'config'>;
 

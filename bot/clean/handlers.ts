@@ -6,11 +6,11 @@
 // a reaction by someone not allowed is removed (when the bot may) and changes nothing, silently;
 // a reaction on a decided item is removed and answered with a short reply that mentions no one.
 import { MessageFlags, type GuildMember, type Message, type MessageReaction, type PartialMessage, type PartialMessageReaction } from 'discord.js';
-import type { Decider } from '../core/clean/decisions.js';
-import type { StoredCleanReport } from '../core/clean/runClean.js';
-import type { Suspect } from '../core/clean/types.js';
-import { UserError } from '../core/errors.js';
-import { escapeMarkdown } from '../core/render/markdown.js';
+import type { Decider } from '../../core/clean/decisions.js';
+import type { StoredCleanReport } from '../../core/clean/runClean.js';
+import type { Suspect } from '../../core/clean/types.js';
+import { UserError } from '../../core/errors.js';
+import { escapeMarkdown } from '../../core/render/markdown.js';
 import {
   currentDecisions,
   decideSuspect,
@@ -22,13 +22,13 @@ import {
   undoSuspect,
   type SuspectAction,
   type SuspectDecideResult,
-} from './cleanDecisions.js';
-import { claimPage, postPage } from './cleanPosting.js';
+} from './decisions.js';
+import { claimPage, postPage } from './posting.js';
 import {
   alreadyDecidedText, bareEmoji, CLASS_INPUT, CLEAN_PREFIX, DEFAULT_PAGE, DELETE_EMOJI, KEEP_EMOJI, NUMBER_EMOJIS, OTHER_CLASS, relabelChoices, relabelModal, suspectBody,
-} from './cleanViews.js';
-import { findClass } from '../core/store/classNames.js';
-import type { BotContext, ComponentHandler, ComponentInteraction, ReactionHandler } from './types.js';
+} from './views.js';
+import { findClass } from '../../core/store/classNames.js';
+import type { BotContext, ComponentHandler, ComponentInteraction, ReactionHandler } from '../types.js';
 
 function buttonAction(action: string, arg: string | undefined, interaction: ComponentInteraction, report: StoredCleanReport): SuspectAction {
   const classAt = (j: string | undefined) => {

@@ -16,14 +16,14 @@ import {
   type MessageEditOptions,
 } from 'discord.js';
 import sharp from 'sharp';
-import type { Decision } from '../core/clean/decisions.js';
-import type { CleanProgress } from '../core/clean/runClean.js';
-import { cleanPayload } from '../core/jobs.js';
-import { escapeMarkdown, sourceText } from '../core/render/markdown.js';
-import type { CleanReport, Suspect, SuspectKind } from '../core/clean/types.js';
-import type { BlobStore } from '../core/store/types.js';
-import { progressBar } from './progress.js';
-import { customId } from './types.js';
+import type { Decision } from '../../core/clean/decisions.js';
+import type { CleanProgress } from '../../core/clean/runClean.js';
+import { cleanPayload } from '../../core/jobs.js';
+import { escapeMarkdown, sourceText } from '../../core/render/markdown.js';
+import type { CleanReport, Suspect, SuspectKind } from '../../core/clean/types.js';
+import type { BlobStore } from '../../core/store/types.js';
+import { progressBar } from '../progress.js';
+import { customId } from '../types.js';
 
 export const CLEAN_PREFIX = 'clean';
 /** Up to this many other classes get one button each; more get a select menu. */
