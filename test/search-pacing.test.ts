@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCursorStore } from '../core/collect/search/cursors.js';
 import { createPacer, createProviders, searchImages } from '../core/collect/search/index.js';
-import { rateLimitWait } from '../core/collect/search/pacing.js';
+import { rateLimitWait, SearchPacer } from '../core/collect/search/pacing.js';
 import { loadConfig } from '../core/config.js';
 import { startFakeSearch, type FakeProvider, type FakeSearch, type FakeSearchOptions } from './fakes/search/server.js';
 import { deleteKeys } from './helpers/stack.js';
@@ -106,5 +106,20 @@ describe('Retry-After and X-RateLimit are remembered', () => {
     expect(rateLimitWait({ 'x-ratelimit-remaining': '3, 0', 'x-ratelimit-reset': '1, 7200' }, undefined)).toBe(7_200_000);
     expect(rateLimitWait({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1700000060' }, undefined, 1_700_000_000_000)).toBe(60_000);
     expect(rateLimitWait({}, undefined)).toBeUndefined();
+  });
+});
+
+describe('a budget shared by pacers in one process', () => {
+  it('counts every request once, even when two pacers take a slot in the same millisecond', async () => {
+    // Two collect jobs in one worker process each build their own pacer. Each request must be
+    // recorded under its own name in the budget's sorted set, or two same-millisecond requests
+    // collapse into one entry and the budget lets an extra request through (6 of 5 an hour seen).
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    prefixes.push(prefix);
+    const budgets = { openverse: [{ limit: 4, unit: 'hour', windowMs: 3_600_000 }] } as const;
+    const pacers = Array.from({ length: 8 }, () => new SearchPacer(redis, { prefix, budgets: { openverse: [...budgets.openverse] }, maxWaitMs: 0 }));
+    const outcomes = await Promise.allSettled(pacers.map((p) => p.take('openverse')));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(4);
+    expect(await redis.zcard(`${prefix}:search:budget:hour:openverse`)).toBe(4);
   });
 });

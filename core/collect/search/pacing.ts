@@ -2,6 +2,7 @@
 // Retry-After and X-RateLimit-* answers, so a later round or another job does not knock on a
 // throttled API again) and request budgets per provider (anonymous Openverse allows a few requests
 // an hour), counted in a sliding window like the Django REST framework throttles Openverse runs.
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Rate, SearchProviderId } from '../../config.js';
 import type { Redis } from '../../redis.js';
@@ -51,8 +52,6 @@ export function formatWait(ms: number): string {
 }
 
 export class SearchPacer {
-  private seq = 0;
-
   constructor(
     private readonly redis: Redis,
     readonly opts: PacerOptions,
@@ -87,7 +86,10 @@ export class SearchPacer {
   async take(provider: SearchProviderId, signal?: AbortSignal): Promise<void> {
     const rates = this.budget(provider);
     const keys = [this.key(provider, 'cooldown'), ...rates.map((r) => this.key(provider, `budget:${r.unit}`))];
-    const args = [`${process.pid}:${++this.seq}:`, ...rates.flatMap((r) => [r.limit, r.windowMs + WINDOW_SLACK_MS])];
+    // Every request is its own member of the budget's sorted set: a per-instance counter is not
+    // enough, since two pacers (two jobs in one process) taking in the same millisecond would
+    // write the same member and count once.
+    const args = [`${randomUUID()}:`, ...rates.flatMap((r) => [r.limit, r.windowMs + WINDOW_SLACK_MS])];
     for (;;) {
       const [wait, why] = (await runScript(this.redis, TAKE, keys, args)) as [number, string];
       if (wait <= 0) return;
