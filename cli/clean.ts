@@ -1,6 +1,6 @@
 // `kodiak clean <dataset> [--kind K] [--count N] [--view confident|top-losses] [--guild G] [--json]`:
 // the cleaner from the command line, through the same core code as /clean. With --json it prints
-// one object whose `suspects` is the ranked list (id, source, label, suggested, score, kind).
+// one object whose `suspects` is the ordered list (id, source, label, suggested, score, kind).
 import { parseCli } from './args.js';
 import { runClean } from '../core/clean/runClean.js';
 import type { CleanReport, LabelView } from '../core/clean/types.js';
@@ -11,7 +11,7 @@ import { LOCAL_GUILD, openCliContext } from './context.js';
 
 const USAGE = `usage: kodiak clean <dataset> [--kind ${cleanKind.options.join('|')}] [--count N] [--view confident|top-losses] [--guild G] [--json]
   --kind   what to look for (default: all)
-  --count  list only the N most suspect images (default: all)
+  --count  list only the first N suspects: label issues first, each kind most suspect first (default: all)
   --view   how label issues are ranked: out-of-fold confident learning (default) or the lesson's in-sample top losses
   --guild  the guild the dataset belongs to (default: ${LOCAL_GUILD})
   --json   print one JSON object: { reportId, dataset, summary, suspects: [{ id, source, label, suggested, score, kind, reason }] }

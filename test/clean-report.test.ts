@@ -3,7 +3,8 @@ import sharp from 'sharp';
 import { initBackend } from '../core/ml/backend.js';
 import { createRng } from '../core/random.js';
 import { headFitPredict } from '../core/clean/headFitPredict.js';
-import { findSuspects, type CleanItem } from '../core/clean/report.js';
+import { findSuspects, KIND_ORDER, type CleanItem } from '../core/clean/report.js';
+import type { FitPredict } from '../core/clean/types.js';
 
 const classes = ['grizzly', 'black', 'teddy'];
 const dim = 48;
@@ -88,7 +89,7 @@ describe('findSuspects', () => {
     expect(o.suspects[0]!.reason).toMatch(/far from every class/);
   });
 
-  it('checks quality through readImage and sorts every kind into one list', async () => {
+  it('checks quality through readImage and lists every kind, label issues first', async () => {
     const { items, embeddings } = dataset();
     const normal = await sharp({ create: { width: 200, height: 160, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 50 } } }).jpeg().toBuffer();
     const dark = await sharp({ create: { width: 200, height: 160, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 10, sigma: 8 } } }).jpeg().toBuffer();
@@ -104,7 +105,13 @@ describe('findSuspects', () => {
     const quality = r.suspects.filter((s) => s.kind === 'quality');
     expect(quality.map((s) => s.id)).toEqual(['id5']);
     expect(quality[0]!.reason).toMatch(/very dark/);
-    for (let i = 1; i < r.suspects.length; i++) expect(r.suspects[i - 1]!.score).toBeGreaterThanOrEqual(r.suspects[i]!.score);
+    // Grouped by kind, label issues first, and ranked by score within each kind.
+    const kinds = r.suspects.map((s) => KIND_ORDER.indexOf(s.kind));
+    expect([...kinds].sort((a, b) => a - b)).toEqual(kinds);
+    expect(r.suspects[0]!.kind).toBe('label');
+    for (let i = 1; i < r.suspects.length; i++) {
+      if (r.suspects[i - 1]!.kind === r.suspects[i]!.kind) expect(r.suspects[i - 1]!.score).toBeGreaterThanOrEqual(r.suspects[i]!.score);
+    }
     for (const kind of ['label', 'duplicate', 'outlier', 'quality'] as const) expect(r.summary.counts[kind]).toBe(r.suspects.filter((s) => s.kind === kind).length);
     expect(r.summary.counts.label).toBeGreaterThan(0);
     expect(r.summary.nItems).toBe(92);
@@ -132,4 +139,45 @@ describe('findSuspects', () => {
     const losses = r.suspects.map((s) => Number(s.detail!.loss));
     for (let i = 1; i < losses.length; i++) expect(losses[i - 1]!).toBeGreaterThanOrEqual(losses[i]!);
   });
+
+  it('puts label issues before a more similar duplicate pair', async () => {
+    const { items, embeddings } = oneHotDataset();
+    const r = await findSuspects({ items, embeddings, classes: ['a', 'b'], kind: 'all', fitPredict: probsFromFeatures, seed: 1 });
+    const duplicate = r.suspects.find((s) => s.kind === 'duplicate')!;
+    expect(duplicate).toMatchObject({ id: 'a1', pairWith: { id: 'a2' } });
+    expect(duplicate.score).toBeGreaterThan(0.99);
+    const label = r.suspects.find((s) => s.kind === 'label')!;
+    expect(label).toMatchObject({ id: 'a0', suggested: 'b' });
+    expect(label.score).toBeLessThan(duplicate.score);
+    // Less suspect by score, yet first: the kinds' scores do not compare.
+    expect(r.suspects[0]).toBe(label);
+  });
 });
+
+/**
+ * A head stand-in that reads the class probabilities off the first two features, so the
+ * out-of-fold probabilities are known exactly (and no head is trained).
+ */
+const probsFromFeatures: FitPredict = async (_trainX, _trainY, testX, nClasses, dim) => {
+  const n = testX.length / dim;
+  const out = new Float32Array(n * nClasses);
+  for (let i = 0; i < n; i++) out.set(testX.subarray(i * dim, i * dim + nClasses), i * nClasses);
+  return out;
+};
+
+/**
+ * Twelve images of classes a and b: features (p(a), p(b)) then a one-hot of the image's own, so
+ * no two are alike; a0 is labelled a but reads as b (95%); a2 is a copy of a1 (same features).
+ */
+function oneHotDataset() {
+  const ids = [...Array.from({ length: 6 }, (_, i) => `a${i}`), ...Array.from({ length: 6 }, (_, i) => `b${i}`)];
+  const dim = 2 + ids.length;
+  const embeddings = new Float32Array(ids.length * dim);
+  const items: CleanItem[] = ids.map((id, i) => {
+    const isA = id.startsWith('a');
+    const p = id === 'a0' ? [0.05, 0.95] : isA ? [0.9, 0.1] : [0.1, 0.9];
+    embeddings.set([...p, ...ids.map((_, j) => (j === (id === 'a2' ? 1 : i) ? 1 : 0))], i * dim);
+    return { id, label: isA ? 'a' : 'b', source: { kind: 'upload', path: `${id}.jpg` }, status: 'active', phash: hashOf(i) };
+  });
+  return { items, embeddings };
+}

@@ -1,5 +1,6 @@
 // The cleaner's one entry point: runs the requested checks over a dataset's active images and
-// returns one ranked list of suspects plus a summary. Pure computation: the caller loads items
+// returns one list of suspects, grouped by kind (label issues first) and ranked within each, plus
+// a summary. Pure computation: the caller loads items
 // and cached embeddings, and stores the report (decisions.ts) for the buttons to page through.
 import { randomUUID } from 'node:crypto';
 import type { DatasetItem, DatasetRef } from '../store/types.js';
@@ -48,7 +49,22 @@ export interface FindSuspectsInput {
   now?: number;
 }
 
-const KIND_ORDER: SuspectKind[] = ['label', 'duplicate', 'outlier', 'quality'];
+/**
+ * The report lists the kinds in this order, each ranked by its own score. Label issues come first:
+ * they are what the cleaner is for, and the scores of different kinds are not comparable (a
+ * duplicate's 0.99 similarity is not "more suspect" than a label issue's 0.8).
+ */
+export const KIND_ORDER: readonly SuspectKind[] = ['label', 'duplicate', 'outlier', 'quality'];
+
+/** Kind (KIND_ORDER), then score (most suspect first), then ids: the same report in any run. */
+export function compareSuspects(a: Suspect, b: Suspect): number {
+  return (
+    KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+    b.score - a.score ||
+    a.id.localeCompare(b.id) ||
+    (a.pairWith?.id ?? '').localeCompare(b.pairWith?.id ?? '')
+  );
+}
 
 export function sourceOf(item: Pick<DatasetItem, 'source'>): string {
   const s = item.source;
@@ -66,7 +82,7 @@ function wants(kind: CleanKind, what: CleanKind): boolean {
   return kind === 'all' || kind === what;
 }
 
-/** Runs the checks `kind` asks for and ranks every suspect, most suspect first. */
+/** Runs the checks `kind` asks for and orders the suspects by compareSuspects: label issues first. */
 export async function findSuspects(input: FindSuspectsInput): Promise<CleanReport> {
   const kind = input.kind ?? 'all';
   const seed = input.seed ?? 42;
@@ -228,7 +244,7 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
     if (skip) summary.skippedKept++;
     return !skip;
   });
-  shown.sort((a, b) => b.score - a.score || KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.id.localeCompare(b.id));
+  shown.sort(compareSuspects);
   for (const s of shown) summary.counts[s.kind]++;
 
   return {

@@ -28,7 +28,7 @@ export interface Suspect {
   label: string;
   /** The class the model thinks it is (label issues, cross-class duplicates). */
   suggested?: string;
-  /** Higher = more suspect, in [0, 1]. Sorting key of the report. */
+  /** Higher = more suspect, in [0, 1]. Ranks the suspects of one kind (kinds are not comparable). */
   score: number;
   kind: SuspectKind;
   /** One human sentence: why this image is here. */
