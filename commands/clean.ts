@@ -13,7 +13,8 @@ import { datasetRefFrom } from './train.js';
 const KIND_NAMES: Record<CleanPayload['kind'], string> = {
   all: 'everything',
   labels: 'label errors',
-  duplicates: 'duplicates',
+  // Leaks are near-duplicates too: the same check finds both.
+  duplicates: 'duplicates (also across training and validation)',
   outliers: 'outliers',
   quality: 'image quality',
 };

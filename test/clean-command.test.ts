@@ -48,7 +48,7 @@ function makeReport(classes = CLASSES): StoredCleanReport {
       suspect(1, { kind: 'duplicate', score: 0.99, reason: 'near-duplicate', pairWith: { id: ids[2]!, source: 'http://x/2.jpg', label: 'grizzly' } }),
       suspect(3, { kind: 'outlier', reason: 'far from every class' }),
     ],
-    summary: { nItems: 8, counts: { label: 1, duplicate: 1, outlier: 1, quality: 0 }, noiseRate: { grizzly: 0.125, black: 0, teddy: 0 }, labelView: 'confident', folds: 5, repeats: 1, skippedKept: 0, notes: [] },
+    summary: { nItems: 8, counts: { label: 1, leak: 0, duplicate: 1, outlier: 1, quality: 0 }, noiseRate: { grizzly: 0.125, black: 0, teddy: 0 }, labelView: 'confident', folds: 5, repeats: 1, skippedKept: 0, notes: [] },
   };
 }
 
@@ -99,9 +99,21 @@ describe('suspect messages', () => {
     expect(suspectText(report, 1)).toContain('React ✅ keep both · 🗑️ delete the right one');
   });
 
+  it('show a pair across training and validation as a pair, saying what it does to the accuracy', () => {
+    const report = makeReport();
+    const reason = 'the same picture is in training and validation: it inflates the accuracy (99.5% similar embeddings; both labelled "grizzly")';
+    report.suspects[1] = { ...report.suspects[1]!, kind: 'leak', reason };
+    expect(suspectText(report, 1)).toContain(`**2/3** 🔀 In training and validation: left in training, right in validation: ${reason}`);
+    expect(labels(actionRows(report, 1))).toEqual(['Delete left', 'Delete right', 'Keep both']);
+    expect(suspectText(report, 1)).toContain('React ✅ keep both · 🗑️ delete the right one');
+    expect(reactionAction('✅', report, report.suspects[1]!)).toEqual({ type: 'keep-both' });
+    expect(reactionAction('🗑️', report, report.suspects[1]!)).toEqual({ type: 'delete-right' });
+    expect(reactionAction('1️⃣', report, report.suspects[1]!)).toBeUndefined();
+  });
+
   it('summarise counts per kind and the estimated label noise per class', () => {
     const embed = summaryMessage(makeReport()).embeds[0]!.toJSON();
-    expect(embed.description).toContain('**3 suspects**: 1 label issues, 1 duplicates, 1 outliers, 0 image-quality issues');
+    expect(embed.description).toContain('**3 suspects**: 1 label issues, 0 pictures in both training and validation, 1 duplicates, 1 outliers, 0 image-quality issues');
     expect(embed.description).toMatch(/grizzly\s+13%/);
   });
 });

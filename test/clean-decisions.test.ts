@@ -151,7 +151,7 @@ describe('cleaning decisions', () => {
       kind: 'all',
       classes: ['grizzly', 'black', 'teddy'],
       suspects: [{ id: ids[7]!, source: 'http://x/7.jpg', label: 'grizzly', score: 0.9, kind: 'label', reason: 'r', suggested: 'black' }],
-      summary: { nItems: 8, counts: { label: 1, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: { grizzly: 0.1 }, skippedKept: 0, notes: [] },
+      summary: { nItems: 8, counts: { label: 1, leak: 0, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: { grizzly: 0.1 }, skippedKept: 0, notes: [] },
     };
     await log.saveReport(report);
     expect(await log.loadReport(report.id)).toEqual(report);

@@ -5,6 +5,7 @@ import { createRng } from '../core/random.js';
 import { headFitPredict } from '../core/clean/headFitPredict.js';
 import { findSuspects, KIND_ORDER, type CleanItem } from '../core/clean/report.js';
 import type { FitPredict } from '../core/clean/types.js';
+import type { Split } from '../core/store/types.js';
 
 const classes = ['grizzly', 'black', 'teddy'];
 const dim = 48;
@@ -152,6 +153,32 @@ describe('findSuspects', () => {
     // Less suspect by score, yet first: the kinds' scores do not compare.
     expect(r.suspects[0]).toBe(label);
   });
+
+  it('reports a near-duplicate pair with one image in training and one in validation as a leak', async () => {
+    const run = async (splits: Record<string, Split>, relabel?: string) => {
+      const { items, embeddings } = oneHotDataset(splits);
+      if (relabel) items.find((it) => it.id === 'a2')!.label = relabel;
+      return findSuspects({ items, embeddings, classes: ['a', 'b'], kind: 'duplicates' });
+    };
+    // Both in training: a plain duplicate.
+    const same = await run({ a1: 'train', a2: 'train' });
+    expect(same.suspects).toMatchObject([{ kind: 'duplicate', id: 'a1', pairWith: { id: 'a2' }, detail: { crossSplit: false } }]);
+    expect(same.summary.counts).toMatchObject({ leak: 0, duplicate: 1 });
+
+    // Across the split: a leak, the training image first (left), whichever index it has.
+    const leak = await run({ a1: 'valid', a2: 'train' });
+    expect(leak.suspects).toMatchObject([{ kind: 'leak', id: 'a2', pairWith: { id: 'a1' }, detail: { crossSplit: true, crossClass: false } }]);
+    expect(leak.suspects[0]!.reason).toMatch(/^the same picture is in training and validation: it inflates the accuracy \(100% similar embeddings; both labelled "a"\)$/);
+    expect(leak.summary.counts).toMatchObject({ leak: 1, duplicate: 0 });
+
+    // Across the split and across classes: still a duplicate, as its labels disagree; the split is noted.
+    const cross = await run({ a1: 'train', a2: 'valid' }, 'b');
+    expect(cross.suspects).toMatchObject([{ kind: 'duplicate', detail: { crossSplit: true, crossClass: true } }]);
+    expect(cross.suspects[0]!.reason).toMatch(/a label issue\); one in training, one in validation$/);
+
+    // Splits unknown (the bench's items): never a leak.
+    expect((await run({})).suspects).toMatchObject([{ kind: 'duplicate' }]);
+  });
 });
 
 /**
@@ -169,7 +196,7 @@ const probsFromFeatures: FitPredict = async (_trainX, _trainY, testX, nClasses, 
  * Twelve images of classes a and b: features (p(a), p(b)) then a one-hot of the image's own, so
  * no two are alike; a0 is labelled a but reads as b (95%); a2 is a copy of a1 (same features).
  */
-function oneHotDataset() {
+function oneHotDataset(splits: Record<string, Split> = {}) {
   const ids = [...Array.from({ length: 6 }, (_, i) => `a${i}`), ...Array.from({ length: 6 }, (_, i) => `b${i}`)];
   const dim = 2 + ids.length;
   const embeddings = new Float32Array(ids.length * dim);
@@ -177,7 +204,7 @@ function oneHotDataset() {
     const isA = id.startsWith('a');
     const p = id === 'a0' ? [0.05, 0.95] : isA ? [0.9, 0.1] : [0.1, 0.9];
     embeddings.set([...p, ...ids.map((_, j) => (j === (id === 'a2' ? 1 : i) ? 1 : 0))], i * dim);
-    return { id, label: isA ? 'a' : 'b', source: { kind: 'upload', path: `${id}.jpg` }, status: 'active', phash: hashOf(i) };
+    return { id, label: isA ? 'a' : 'b', source: { kind: 'upload', path: `${id}.jpg` }, status: 'active', phash: hashOf(i), ...(splits[id] ? { split: splits[id] } : {}) };
   });
   return { items, embeddings };
 }

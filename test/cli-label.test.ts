@@ -100,7 +100,7 @@ describe('kodiak label', () => {
       kind: 'labels',
       classes: ['red circles', 'blue stripes', 'green squares'],
       suspects: [{ id: img.id, source: 'x.jpg', label: 'blue stripes', suggested: 'red circles', score: 0.9, kind: 'label', reason: 'test' }],
-      summary: { nItems: 9, counts: { label: 1, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
+      summary: { nItems: 9, counts: { label: 1, leak: 0, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
     };
     await ctx.decisions.saveReport(report);
     const r = await cli(labelMain, ['shapes', img.id.slice(0, 8), '--keep']);

@@ -69,7 +69,7 @@ beforeAll(async () => {
     kind: 'labels',
     classes: CLASSES,
     suspects: items.map((it, i) => ({ id: it.id, source: i === 0 ? INJECTED : it.source.path!, label: it.label, suggested: CLASSES.find((c) => c !== it.label)!, score: 0.9, kind: 'label' as const, reason: 'planted' })),
-    summary: { nItems: 6, counts: { label: 3, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
+    summary: { nItems: 6, counts: { label: 3, leak: 0, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
   };
   await k.ctx.decisions.saveReport(report);
 }, 60_000);

@@ -101,7 +101,7 @@ describe('the cleaner in Discord', () => {
     await (await alice.runCommand('train', { name: NAME, epochs: 10 })).reply();
     await k.fake.waitForMessage((m) => (m.embeds?.[0]?.title ?? '').startsWith(`Model ${NAME} v1`), { since, timeout: 120_000 });
     const summary = await k.fake.waitForMessage((m) => m.embeds?.[0]?.title === `Suspects in ${NAME}`, { since, timeout: 90_000 });
-    expect(text(summary)).toMatch(/\d+ images checked; \*\*\d+ suspects\*\*: \d+ label issues, \d+ duplicates/);
+    expect(text(summary)).toMatch(/\d+ images checked; \*\*\d+ suspects\*\*: \d+ label issues, \d+ pictures in both training and validation, \d+ duplicates/);
     for (const c of CLASSES) expect(text(summary)).toContain(c);
 
     const reportId = await k.ctx.decisions.latestReportId(ref());
@@ -121,9 +121,14 @@ describe('the cleaner in Discord', () => {
     expect(first.attachments).toHaveLength(1);
     expect(buttons(first)).toEqual(expect.arrayContaining(['Keep', 'Delete', `Relabel → ${flippedShown[0]!.suggested}`]));
 
-    // The planted copy is found as a pair and shown as one side-by-side image.
-    const pairIndex = report.suspects.findIndex((s) => s.kind === 'duplicate' && [s.id, s.pairWith?.id].includes(plantedId));
+    // The planted copy is found as a pair and shown as one side-by-side image: a leak when the
+    // copy and its original fell on either side of the validation split, else a duplicate.
+    const pairIndex = report.suspects.findIndex((s) => s.pairWith && [s.id, s.pairWith.id].includes(plantedId));
     expect(pairIndex).toBeGreaterThanOrEqual(0);
+    const splits = new Map((await k.ctx.datasets.items(ref())).map((it) => [it.id, it.split]));
+    const planted = report.suspects[pairIndex]!;
+    expect(planted.kind).toBe(splits.get(planted.id) === splits.get(planted.pairWith!.id) ? 'duplicate' : 'leak');
+    if (planted.kind === 'leak') expect(splits.get(planted.id)).toBe('train');
     expect(pairIndex).toBeLessThan(page);
     const pair = posted.get(pairIndex)!;
     expect(pair.attachments.map((a) => a.filename)).toEqual([`duplicate-${pairIndex + 1}.jpg`]);
@@ -180,7 +185,7 @@ describe('the cleaner in Discord', () => {
     expect(deleted.content).toContain('by **alice**');
 
     // Two people clicking "Keep both" at once on another pair: one decides, the other hears who did.
-    const c = report.suspects.findIndex((s, i) => posted.has(i) && s.kind === 'duplicate' && ![s.id, s.pairWith?.id].includes(plantedId));
+    const c = report.suspects.findIndex((s, i) => posted.has(i) && s.pairWith && ![s.id, s.pairWith.id].includes(plantedId));
     expect(c).toBeGreaterThanOrEqual(0);
     decided.push(a!.s.id, b!.s.id);
     const clicks = [await alice.click(posted.get(c)!, 'Keep both'), await carol.click(posted.get(c)!, 'Keep both')];
@@ -189,7 +194,7 @@ describe('the cleaner in Discord', () => {
     expect(replies.filter((m) => !isEphemeral(m) && m.content.includes('left: kept as') && m.content.includes('right: kept as')).length).toBe(1);
 
     // The planted copy goes with "Delete left/right".
-    const pairIndex = report.suspects.findIndex((s) => s.kind === 'duplicate' && [s.id, s.pairWith?.id].includes(plantedId));
+    const pairIndex = report.suspects.findIndex((s) => s.pairWith && [s.id, s.pairWith.id].includes(plantedId));
     const side = report.suspects[pairIndex]!.pairWith!.id === plantedId ? 'Delete right' : 'Delete left';
     await (await alice.click(posted.get(pairIndex)!, side)).reply();
     expect((await item(plantedId))!.status).toBe('trashed');

@@ -36,7 +36,7 @@ describe('relabel on a 30-class dataset', () => {
     const report: StoredCleanReport = {
       id: `many-${Date.now()}`, dataset: ref, datasetCreatedAt: meta.createdAt, createdAt: Date.now(), kind: 'labels', classes: CLASSES,
       suspects: [{ id: item!.id, source: 'upload', label: 'class 1', suggested: 'class 30', score: 0.9, kind: 'label', reason: 'looks like class 30' }],
-      summary: { nItems: 1, counts: { label: 1, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
+      summary: { nItems: 1, counts: { label: 1, leak: 0, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
     };
     await k.ctx.decisions.saveReport(report);
     await postPage(k.ctx, k.fake.channel().id, report, 0, 1);

@@ -38,7 +38,7 @@ describe('rendering user-supplied text', () => {
       kind: 'labels',
       classes: ['cat', 'dog'],
       suspects: [{ id: 'a'.repeat(64), source: INJECTED, label: 'cat', suggested: 'dog', score: 0.9, kind: 'label', reason: 'r' }],
-      summary: { nItems: 1, counts: { label: 1, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
+      summary: { nItems: 1, counts: { label: 1, leak: 0, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes: [] },
     };
     const lines = suspectText(report, 0).split('\n');
     expect(lines).toContain(`\`${INJECTED}\``);

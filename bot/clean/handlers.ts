@@ -8,7 +8,7 @@
 import { MessageFlags, type GuildMember, type Message, type MessageReaction, type PartialMessage, type PartialMessageReaction } from 'discord.js';
 import type { Decider } from '../../core/clean/decisions.js';
 import type { StoredCleanReport } from '../../core/clean/runClean.js';
-import type { Suspect } from '../../core/clean/types.js';
+import { isPairKind, type Suspect } from '../../core/clean/types.js';
 import { UserError } from '../../core/errors.js';
 import { escapeMarkdown } from '../../core/render/markdown.js';
 import {
@@ -67,10 +67,11 @@ function buttonAction(action: string, arg: string | undefined, interaction: Comp
 /** ✅ keep (both), 🗑️ delete (a pair: the right one), n️⃣ relabel to the n-th choice (the suggested class first). */
 export function reactionAction(emoji: string | null, report: StoredCleanReport, s: Suspect): SuspectAction | undefined {
   const e = bareEmoji(emoji);
-  if (e === bareEmoji(KEEP_EMOJI)) return s.kind === 'duplicate' ? { type: 'keep-both' } : { type: 'keep' };
-  if (e === bareEmoji(DELETE_EMOJI)) return s.kind === 'duplicate' ? { type: 'delete-right' } : { type: 'delete' };
+  const pair = isPairKind(s.kind);
+  if (e === bareEmoji(KEEP_EMOJI)) return pair ? { type: 'keep-both' } : { type: 'keep' };
+  if (e === bareEmoji(DELETE_EMOJI)) return pair ? { type: 'delete-right' } : { type: 'delete' };
   const n = NUMBER_EMOJIS.findIndex((x) => bareEmoji(x) === e);
-  const to = n < 0 || s.kind === 'duplicate' ? undefined : relabelChoices(report, s)[n]?.c;
+  const to = n < 0 || pair ? undefined : relabelChoices(report, s)[n]?.c;
   return to === undefined ? undefined : { type: 'relabel', to };
 }
 

@@ -20,7 +20,7 @@ import type { Decision } from '../../core/clean/decisions.js';
 import type { CleanProgress } from '../../core/clean/runClean.js';
 import { cleanPayload } from '../../core/jobs.js';
 import { escapeMarkdown, sourceText } from '../../core/render/markdown.js';
-import type { CleanReport, Suspect, SuspectKind } from '../../core/clean/types.js';
+import { isPairKind, type CleanReport, type Suspect, type SuspectKind } from '../../core/clean/types.js';
 import type { BlobStore } from '../../core/store/types.js';
 import { progressBar } from '../progress.js';
 import { customId } from '../types.js';
@@ -41,6 +41,7 @@ export type ButtonAction = 'keep' | 'del' | 'rl' | 'rs' | 'rm' | 'dl' | 'dr' | '
 
 const KIND_TITLE: Record<SuspectKind, string> = {
   label: '🏷️ Label issue',
+  leak: '🔀 In training and validation',
   duplicate: '👯 Duplicate',
   outlier: '❓ Outlier',
   quality: '🖼️ Image quality',
@@ -88,7 +89,7 @@ export function relabelModal(report: CleanReport, index: number): ModalBuilder {
 
 /** The reactions this suspect understands, as the legend lists them. */
 export function reactionLegend(report: CleanReport, s: Suspect): string {
-  if (s.kind === 'duplicate') return `React ${KEEP_EMOJI} keep both · ${DELETE_EMOJI} delete the right one`;
+  if (isPairKind(s.kind)) return `React ${KEEP_EMOJI} keep both · ${DELETE_EMOJI} delete the right one`;
   const relabels = relabelChoices(report, s)
     .slice(0, NUMBER_EMOJIS.length)
     .map(({ c }, n) => `${NUMBER_EMOJIS[n]} ${escapeMarkdown(c)}`);
@@ -100,6 +101,9 @@ export function suspectHeadline(s: Suspect): string {
   if (s.kind === 'label' && s.suggested) {
     const p = s.probs?.[s.suggested];
     return `labelled ${q(s.label)}; looks like ${q(s.suggested)}${p !== undefined ? ` (${pct(p)})` : ''}`;
+  }
+  if (s.kind === 'leak' && s.pairWith) {
+    return `left in training, right in validation: ${escapeMarkdown(s.reason)}`;
   }
   if (s.kind === 'duplicate' && s.pairWith) {
     return `left labelled ${q(s.label)}, right labelled ${q(s.pairWith.label)}: ${escapeMarkdown(s.reason)}`;
@@ -139,7 +143,7 @@ const button = (id: string, label: string, style: ButtonStyle, emoji?: string) =
 export function actionRows(report: CleanReport, index: number): Row[] {
   const s = report.suspects[index]!;
   const id = (action: ButtonAction, arg?: number) => customId(CLEAN_PREFIX, report.id, index, action, ...(arg === undefined ? [] : [arg]));
-  if (s.kind === 'duplicate') {
+  if (isPairKind(s.kind)) {
     return [row(button(id('dl'), 'Delete left', ButtonStyle.Danger), button(id('dr'), 'Delete right', ButtonStyle.Danger), button(id('kb'), 'Keep both', ButtonStyle.Success))];
   }
   const others = relabelChoices(report, s);
@@ -181,7 +185,8 @@ export function summaryMessage(report: CleanReport): { embeds: EmbedBuilder[]; a
   const name = report.dataset?.name ?? 'dataset';
   const c = summary.counts;
   const lines = [
-    `${summary.nItems} images checked; **${report.suspects.length} suspects**: ${c.label} label issues, ${c.duplicate} duplicates, ${c.outlier} outliers, ${c.quality} image-quality issues.`,
+    // `?? 0`: a report stored before leaks were a kind has no count for them.
+    `${summary.nItems} images checked; **${report.suspects.length} suspects**: ${c.label} label issues, ${c.leak ?? 0} pictures in both training and validation, ${c.duplicate} duplicates, ${c.outlier} outliers, ${c.quality} image-quality issues.`,
   ];
   if (summary.labelView === 'confident') {
     lines.push(

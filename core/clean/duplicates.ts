@@ -1,7 +1,8 @@
 // Near-duplicates, two ways: embeddings that point the same way (the lesson's "most similar
 // pairs", which also catches crops and re-encodes) and perceptual hashes that differ in few bits
 // (collection's 64-bit pHash, which catches resizes and recompressions). Pairs across classes
-// are the same picture under two labels: a label issue, so they are marked.
+// are the same picture under two labels: a label issue, so they are marked. A pair of one class
+// with an image on each side of the validation split is a leak (types.ts), and says so.
 import type { SimilarityScan } from './similarity.js';
 
 /** Cosine similarity at or above which two embeddings count as the same picture. */
@@ -89,13 +90,20 @@ export function findDuplicates(input: {
   return [...byKey.values()].sort((p, q) => q.score - p.score || p.a - q.a || p.b - q.b);
 }
 
-/** "94% similar embeddings and pHashes 2 bits apart; labelled X and Y" */
-export function describePair(pair: DuplicatePair, labelA: string, labelB: string): string {
+/**
+ * "near-duplicate: 94% similar embeddings and perceptual hashes 2 bits apart; both labelled X";
+ * `crossSplit` (one image in training, the other in validation) turns a same-class pair into the
+ * leak sentence, and is noted on a cross-class pair.
+ */
+export function describePair(pair: DuplicatePair, labelA: string, labelB: string, crossSplit = false): string {
   const how: string[] = [];
   if (pair.similarity !== undefined) how.push(`${Math.round(pair.similarity * 1000) / 10}% similar embeddings`);
   if (pair.hamming !== undefined) how.push(`perceptual hashes ${pair.hamming} bit${pair.hamming === 1 ? '' : 's'} apart`);
+  if (crossSplit && !pair.crossClass) {
+    return `the same picture is in training and validation: it inflates the accuracy (${how.join(' and ')}; both labelled "${labelA}")`;
+  }
   const labels = pair.crossClass
     ? `the same picture labelled both "${labelA}" and "${labelB}" (a label issue)`
     : `both labelled "${labelA}"`;
-  return `near-duplicate: ${how.join(' and ')}; ${labels}`;
+  return `near-duplicate: ${how.join(' and ')}; ${labels}${crossSplit ? '; one in training, one in validation' : ''}`;
 }

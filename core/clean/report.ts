@@ -1,9 +1,9 @@
 // The cleaner's one entry point: runs the requested checks over a dataset's active images and
 // returns one list of suspects, grouped by kind (label issues first) and ranked within each, plus
-// a summary. Pure computation: the caller loads items
-// and cached embeddings, and stores the report (decisions.ts) for the buttons to page through.
+// a summary. Pure computation: the caller loads items (with the split training uses) and cached
+// embeddings, and stores the report (decisions.ts) for the buttons to page through.
 import { randomUUID } from 'node:crypto';
-import type { DatasetItem, DatasetRef } from '../store/types.js';
+import type { DatasetItem, DatasetRef, Split } from '../store/types.js';
 import type { CleanKind } from '../jobs.js';
 import { DEFAULT_REPEATS, findLabelIssues, inSampleProbabilities, outOfFoldProbabilities, topLosses, type FilterBy, type RankBy } from './confident.js';
 import { describePair, findDuplicates, DEFAULT_COSINE_THRESHOLD, DEFAULT_HAMMING_THRESHOLD } from './duplicates.js';
@@ -12,7 +12,12 @@ import { assessImages } from './quality.js';
 import { scanSimilarities } from './similarity.js';
 import type { CleanReport, CleanSummary, FitPredict, LabelView, Suspect, SuspectKind } from './types.js';
 
-export type CleanItem = Pick<DatasetItem, 'id' | 'label' | 'source' | 'status' | 'phash'>;
+/**
+ * `split` must be the one training uses: datasets.items() recomputes it (assignSplits, with its
+ * stand-in rule), so it can differ from the draw stored with the item. Without it (the bench's
+ * generated items) no pair can be told to straddle the split, and none is reported as a leak.
+ */
+export type CleanItem = Pick<DatasetItem, 'id' | 'label' | 'source' | 'status' | 'phash'> & { split?: Split };
 
 export interface FindSuspectsInput {
   /** The dataset's items; trashed ones are ignored. */
@@ -54,7 +59,7 @@ export interface FindSuspectsInput {
  * they are what the cleaner is for, and the scores of different kinds are not comparable (a
  * duplicate's 0.99 similarity is not "more suspect" than a label issue's 0.8).
  */
-export const KIND_ORDER: readonly SuspectKind[] = ['label', 'duplicate', 'outlier', 'quality'];
+export const KIND_ORDER: readonly SuspectKind[] = ['label', 'leak', 'duplicate', 'outlier', 'quality'];
 
 /** Kind (KIND_ORDER), then score (most suspect first), then ids: the same report in any run. */
 export function compareSuspects(a: Suspect, b: Suspect): number {
@@ -107,7 +112,7 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
 
   const suspects: Suspect[] = [];
   const notes: string[] = [];
-  const summary: CleanSummary = { nItems: n, counts: { label: 0, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes };
+  const summary: CleanSummary = { nItems: n, counts: { label: 0, leak: 0, duplicate: 0, outlier: 0, quality: 0 }, noiseRate: {}, skippedKept: 0, notes };
   const base = (i: number) => ({ id: items[i]!.id, source: sourceOf(items[i]!), label: items[i]!.label });
 
   let oof: Float32Array | undefined;
@@ -182,17 +187,22 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
       hammingThreshold: input.hammingThreshold ?? DEFAULT_HAMMING_THRESHOLD,
     });
     for (const pair of pairs) {
-      const a = items[pair.a]!;
-      const b = items[pair.b]!;
+      const splitA = items[pair.a]!.split;
+      const splitB = items[pair.b]!.split;
+      const crossSplit = splitA !== undefined && splitB !== undefined && splitA !== splitB;
+      const kind: SuspectKind = crossSplit && !pair.crossClass ? 'leak' : 'duplicate';
+      // A leak shows its training image on the left and its validation image on the right.
+      const [first, second] = kind === 'leak' && splitA === 'valid' ? [pair.b, pair.a] : [pair.a, pair.b];
       suspects.push({
-        ...base(pair.a),
-        kind: 'duplicate',
+        ...base(first),
+        kind,
         score: pair.score,
-        reason: describePair(pair, a.label, b.label),
-        pairWith: base(pair.b),
-        probs: probsOf(oof, pair.a, classes),
+        reason: describePair(pair, items[first]!.label, items[second]!.label, crossSplit),
+        pairWith: base(second),
+        probs: probsOf(oof, first, classes),
         detail: {
           crossClass: pair.crossClass,
+          ...(splitA !== undefined && splitB !== undefined ? { crossSplit } : {}),
           via: pair.via,
           ...(pair.similarity !== undefined ? { similarity: pair.similarity } : {}),
           ...(pair.hamming !== undefined ? { hamming: pair.hamming } : {}),

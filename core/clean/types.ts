@@ -15,13 +15,24 @@ export type FitPredict = (
   seed: number,
 ) => Promise<Float32Array>;
 
-export type SuspectKind = 'label' | 'duplicate' | 'outlier' | 'quality';
+/**
+ * 'leak' is a near-duplicate pair of one class with one image in training and the other in
+ * validation: the model is validated on a picture it was trained on, which inflates the accuracy.
+ * A pair across classes stays a 'duplicate' wherever its images are: its labels disagree, and
+ * fixing the label is what it asks for first.
+ */
+export type SuspectKind = 'label' | 'leak' | 'duplicate' | 'outlier' | 'quality';
+
+/** The kinds that show two images, decided with Delete left / Delete right / Keep both. */
+export function isPairKind(kind: SuspectKind): boolean {
+  return kind === 'duplicate' || kind === 'leak';
+}
 
 /** Which ranking finds label issues: out-of-fold confident learning, or the lesson's in-sample top losses. */
 export type LabelView = 'confident' | 'top-losses';
 
 export interface Suspect {
-  /** The image's id (sha256); for a duplicate pair, the first image of the pair. */
+  /** The image's id (sha256); for a pair, the first image (of a leak, the one in training). */
   id: string;
   /** The original URL or path, so a user can find the image. */
   source: string;
@@ -33,7 +44,7 @@ export interface Suspect {
   kind: SuspectKind;
   /** One human sentence: why this image is here. */
   reason: string;
-  /** A duplicate's other image. */
+  /** A pair's other image (of a leak, the one in validation). */
   pairWith?: { id: string; source: string; label: string };
   /** Out-of-fold class probabilities (by class name), when known. */
   probs?: Record<string, number>;
