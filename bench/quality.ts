@@ -42,6 +42,7 @@ import { trainModel } from '../core/ml/train.js';
 import type { TrainItem } from '../core/ml/types.js';
 import { createRng } from '../core/random.js';
 import { splitDraw } from '../core/store/split.js';
+import { isView, VIEWS } from '../core/ml/views.js';
 import { REPO_ROOT, startModelMirror } from '../test/fixtures/modelMirror.js';
 
 const SETS = ['openclipart_food', 'tuxpaint_things'] as const;
@@ -104,6 +105,7 @@ function accuracyOf(proba: Float32Array, y: Int32Array, k: number): number {
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { folds: { type: 'string', default: '5' }, 'flip-seeds': { type: 'string', default: '1,2,3' } } });
   const nFolds = Number(values.folds);
+  const views = (process.env.IMAGE_VIEWS?.split(',').filter(isView) ?? [...VIEWS]);
   const flipSeeds = values['flip-seeds']!.split(',').map(Number);
   const root = realDataDir();
   const dataDir = path.join(root, '_bench');
@@ -129,7 +131,7 @@ export async function run(args: string[]): Promise<void> {
       const inDomain: number[] = [];
       for (let f = 0; f < nFolds; f++) {
         const items = s.items.map((it) => ({ ...it, split: fold.get(it.id) === f ? ('valid' as const) : ('train' as const) }));
-        const r = await trainModel(items, { ...common, classes: s.classes, seed: 42 + f, mirror: process.env.MIRROR_VIEW === 'true' });
+        const r = await trainModel(items, { ...common, classes: s.classes, seed: 42 + f, views });
         acc.push(r.accuracy);
         const head = loadHead(r.head);
         const validIds = items.filter((it) => it.split === 'valid').map((it) => it.id);

@@ -2,6 +2,7 @@
 // with its default, in .env.example; a wrong value stops start-up with its name in the message.
 import path from 'node:path';
 import { z } from 'zod';
+import { VIEWS } from './ml/views.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -132,8 +133,8 @@ const schema = z.object({
   TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /** Unset: the default backbone, which falls back to a bundled one offline; set: that one or an error. */
   BACKBONE: z.string().optional(),
-  /** Embed each image also mirrored, train on both views, average predictions over them. */
-  MIRROR_VIEW: bool.default(false),
+  /** Views each image is embedded in (core/ml/views.ts); the head trains on all, predictions average them. */
+  IMAGE_VIEWS: list.pipe(z.array(z.enum(VIEWS)).refine((v) => v.includes('original'), 'must include original')).default([...VIEWS]),
   MODEL_MIRROR_URL: url.optional(),
   BACKBONE_SHA256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   EMBED_THREADS: int(1, 64).default(2),

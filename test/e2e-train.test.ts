@@ -9,6 +9,7 @@ import { startImageHost, type ImageHost } from './fakes/imagehost/server.js';
 import { startFakeSearch, type FakeImage, type FakeSearch } from './fakes/search/server.js';
 import { syntheticImages } from './fixtures/images.js';
 import { startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
+import { VIEWS } from '../core/ml/views.js';
 import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';
 
 const BEARS = ['grizzly bear', 'black bear', 'teddy bear'];
@@ -44,7 +45,8 @@ beforeAll(async () => {
   search = await startFakeSearch({ images: (_p, query) => catalogue(query) });
   mirror = await startModelMirror();
   k = await startKodiak({
-    env: { SEARCH_PROVIDERS: 'openverse', OPENVERSE_URL: search.url, MODEL_MIRROR_URL: mirror.url, DOWNLOAD_RETRIES: '0' },
+    // The product's default views (the other tests use one view for speed).
+    env: { SEARCH_PROVIDERS: 'openverse', OPENVERSE_URL: search.url, MODEL_MIRROR_URL: mirror.url, DOWNLOAD_RETRIES: '0', IMAGE_VIEWS: VIEWS.join(',') },
   });
 });
 
@@ -76,6 +78,7 @@ describe('/train bears on a fresh server', () => {
     const meta = await k.ctx.models.require({ guildId: k.fake.guild.id, name: 'bears' });
     // 18 validation images here; test/ml-train.test.ts holds the >= 0.95 acceptance on a larger set.
     expect(meta.metrics.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(meta.preprocessing.views).toEqual([...VIEWS]); // trained on every view; photos are answered from their average
 
     // The progress message ended on the finished state.
     const progressId = ack.content.match(/channels\/\d+\/\d+\/(\d+)/)?.[1];

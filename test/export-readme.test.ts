@@ -14,6 +14,7 @@ import { exportZip } from '../core/ml/exportZip.js';
 import { ModelStore, modelFromTrainResult } from '../core/ml/models.js';
 import { Predictor } from '../core/ml/predictor.js';
 import { trainModel } from '../core/ml/train.js';
+import { VIEWS } from '../core/ml/views.js';
 import { SYNTHETIC_CLASSES, syntheticImages } from './fixtures/images.js';
 import { deadUrl, REPO_ROOT, startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
 
@@ -40,7 +41,8 @@ async function trainAndSave(ref: typeof imagenet, mirrorUrl: string, perClass: n
     writeFileSync(file, img.bytes);
     return { id: createHash('sha256').update(img.bytes).digest('hex'), label: img.label, split: (i % 5 === 0 ? 'valid' : 'train') as 'train' | 'valid', path: file };
   });
-  const result = await trainModel(items, { dataDir: work, classes: [...SYNTHETIC_CLASSES], mirrorUrl, backend: 'wasm', threads: 1, epochs, seed: 1 });
+  // Every view the product uses: the snippet must average the same four (two for the fallback).
+  const result = await trainModel(items, { dataDir: work, classes: [...SYNTHETIC_CLASSES], mirrorUrl, backend: 'wasm', threads: 1, epochs, seed: 1, views: VIEWS });
   await new ModelStore(work).save(ref, modelFromTrainResult(result, { datasetRevision: 1 }));
   return result.backbone;
 }
@@ -95,6 +97,8 @@ afterAll(async () => {
 describe("the README's snippet for an exported model", () => {
   it('classifies a photo with plain tfjs and sharp from the unzipped export, network off (ImageNet backbone)', async () => {
     const ranked = await runSnippet(imagenet);
+    const views = (JSON.parse(readFileSync(path.join(work, 'shapes-v1', 'preprocessing.json'), 'utf8')) as { viewInputs: { view: string; size: number }[] }).viewInputs;
+    expect(views.map((v) => `${v.view}@${v.size}`)).toEqual(['original@224', 'mirror@224', '320px@320', '320px-mirror@320']);
     expect(ranked[0]![0]).toBe('blue stripes');
     expect(ranked.map(([, p]) => p).reduce((a, b) => a + b)).toBeCloseTo(1, 3);
     const expected = await predicted(imagenet);
@@ -103,6 +107,8 @@ describe("the README's snippet for an exported model", () => {
 
   it('does the same for a model trained on the bundled fallback backbone', async () => {
     const ranked = await runSnippet(fallback);
+    const views = (JSON.parse(readFileSync(path.join(work, 'fallback-v1', 'preprocessing.json'), 'utf8')) as { viewInputs: { view: string }[] }).viewInputs;
+    expect(views.map((v) => v.view)).toEqual(['original', 'mirror']); // a graph model has a fixed input size
     const expected = await predicted(fallback);
     expect(ranked.map(([c]) => c)).toEqual(expected.map((e) => e.class));
     expected.forEach((e, i) => expect(ranked[i]![1]).toBeCloseTo(e.p, 3));

@@ -1,6 +1,6 @@
-// The mirror view (MIRROR_VIEW): each image is also embedded flipped left to right, cached apart
-// from the original view and reused; the head trains on both views and the Predictor averages its
-// probabilities over them.
+// Views (IMAGE_VIEWS, core/ml/views.ts): each image is also embedded flipped left to right and at
+// 320 px, each view cached apart from the original and reused; the head trains on every view and
+// the Predictor averages its probabilities over them.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,8 @@ import { datasetFeatures } from '../core/ml/features.js';
 import { ModelStore, modelFromTrainResult } from '../core/ml/models.js';
 import { Predictor } from '../core/ml/predictor.js';
 import { trainModel } from '../core/ml/train.js';
+import { backboneSpec } from '../core/ml/backbones/registry.js';
+import { VIEWS, viewsFor } from '../core/ml/views.js';
 import type { TrainItem } from '../core/ml/types.js';
 import { SYNTHETIC_CLASSES, syntheticImages } from './fixtures/images.js';
 import { startModelMirror, type ModelMirror } from './fixtures/modelMirror.js';
@@ -33,23 +35,33 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('the mirror view', () => {
-  it('is embedded once, cached apart from the original view, and reused', async () => {
-    const opts = { dataDir, classes, mirrorUrl: mirror.url, backend: 'wasm' as const, threads: 1, mirror: true };
+describe('views', () => {
+  it('are embedded once, each cached apart from the original view, and reused', async () => {
+    const opts = { dataDir, classes, mirrorUrl: mirror.url, backend: 'wasm' as const, threads: 1, views: VIEWS };
     const first = await datasetFeatures(items, opts);
-    expect(first.embedding).toEqual({ cached: 0, computed: 24 });
-    expect(first.mirror!.train.ids).toEqual(first.train.ids);
-    expect(first.mirror!.train.X).not.toEqual(first.train.X); // the pictures are not symmetric
+    expect(first.views.map((v) => v.view)).toEqual(['original', 'mirror', '320px', '320px-mirror']);
+    expect(first.embedding).toEqual({ cached: 0, computed: 48 });
+    for (const v of first.views) expect(v.train.ids).toEqual(first.train.ids);
+    // The pictures are not symmetric, and 320 px shows the backbone more detail.
+    expect(first.views[1]!.train.X).not.toEqual(first.train.X);
+    expect(first.views[2]!.train.X).not.toEqual(first.train.X);
+    expect(first.views[3]!.train.X).not.toEqual(first.views[2]!.train.X);
     const again = await datasetFeatures(items, opts);
-    expect(again.embedding).toEqual({ cached: 24, computed: 0 });
-    expect(again.mirror!.valid.X).toEqual(first.mirror!.valid.X);
+    expect(again.embedding).toEqual({ cached: 48, computed: 0 });
+    for (const [k, v] of again.views.entries()) expect(v.valid.X).toEqual(first.views[k]!.valid.X);
   }, 120_000);
 
-  it('trains on both views and predicts with their average', async () => {
-    const r = await trainModel(items, { dataDir, classes, mirrorUrl: mirror.url, backend: 'wasm', threads: 1, epochs: 5, seed: 1, mirror: true });
-    expect(r.preprocessing.views).toEqual(['original', 'mirror']);
-    expect(r.embedding.cached).toBe(24);
-    expect(r.nTrain).toBe(9); // images, not rows: each image is two rows
+  it('at 320 px only where the backbone is fully convolutional (not the bundled fallback)', () => {
+    expect(viewsFor(backboneSpec('mobilenet_v2_035')!, VIEWS)).toEqual([...VIEWS]);
+    expect(viewsFor(backboneSpec('nsfwjs_mobilenet_v2_140')!, VIEWS)).toEqual(['original', 'mirror']);
+    expect(viewsFor(backboneSpec('mobilenet_v2_035')!, ['mirror'])).toEqual(['original', 'mirror']);
+  });
+
+  it('trains on every view and predicts with their average', async () => {
+    const r = await trainModel(items, { dataDir, classes, mirrorUrl: mirror.url, backend: 'wasm', threads: 1, epochs: 5, seed: 1, views: VIEWS });
+    expect(r.preprocessing.views).toEqual([...VIEWS]);
+    expect(r.embedding.cached).toBe(48);
+    expect(r.nTrain).toBe(9); // images, not rows: each image is four rows
     const ref = { guildId: 'g', name: 'views' };
     const store = new ModelStore(dataDir);
     await store.save(ref, modelFromTrainResult(r, { datasetRevision: 1 }));

@@ -61,7 +61,10 @@ export class EmbedPool {
 
   private constructor(private readonly workers: PoolWorker[], private readonly featureSize: number) {
     for (const w of workers) {
-      w.worker.on('message', (reply: WorkerReply) => reply.type === 'result' && this.onResult(w, reply));
+      w.worker.on('message', (reply: WorkerReply) => {
+        if (reply.type === 'result') this.onResult(w, reply);
+        else if (reply.type === 'fatal') this.onFailure(new Error(`embedding worker failed: ${reply.message}`));
+      });
       w.worker.on('error', (err) => this.onFailure(err));
       w.worker.on('exit', (code) => !this.closed && this.onFailure(new Error(`embedding worker exited with code ${code}`)));
     }

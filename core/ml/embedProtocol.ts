@@ -1,6 +1,9 @@
 // Messages between the embedding pool and its worker threads.
-/** `mirror`: embed the image flipped left to right (the second view, see features.ts). */
-export type EmbedTaskInput = { kind: 'path'; path: string; mirror?: boolean } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'rgb'; rgb: Uint8Array };
+/**
+ * A file is embedded in one view (views.ts): `size` px instead of the backbone's own input size,
+ * `mirror` flipped left to right. All the files of one task share a size.
+ */
+export type EmbedTaskInput = { kind: 'path'; path: string; mirror?: boolean; size?: number } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'rgb'; rgb: Uint8Array };
 
 export interface EmbedTask {
   taskId: number;

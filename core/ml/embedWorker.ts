@@ -4,7 +4,7 @@
 // with two tasks in flight, the next batch is decoded while the current one is inferred.
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from './backend.js';
-import { loadBackbone, type BackboneSource } from './backbones/index.js';
+import { loadBackbone, type Backbone, type BackboneSource } from './backbones/index.js';
 import { decodeRgb, mirrorRgb, toBatchTensor } from './preprocess.js';
 import type { EmbedTask, EmbedTaskInput, WorkerReply } from './embedProtocol.js';
 
@@ -15,6 +15,14 @@ async function main(): Promise<void> {
   const info = await initBackend(backend);
   const backbone = await loadBackbone(source);
   const size = backbone.inputSize;
+  // The same backbone for the larger views, loaded on first use (one per input size).
+  const bySize = new Map<number, Promise<Backbone>>([[size, Promise.resolve(backbone)]]);
+  const backboneFor = (s: number) => {
+    let b = bySize.get(s);
+    if (!b) bySize.set(s, (b = loadBackbone(source, { inputSize: s })));
+    return b;
+  };
+  const sizeOf = (input: EmbedTaskInput) => (input.kind === 'path' && input.size) || size;
   // Warm-up: the first inference compiles kernels; keep that out of the measured work.
   const warm = toBatchTensor(new Uint8Array(size * size * 3), size, backbone.normalisation);
   backbone.embed(warm);
@@ -23,8 +31,9 @@ async function main(): Promise<void> {
 
   const decode = async (input: EmbedTaskInput) => {
     if (input.kind === 'rgb') return input.rgb;
-    const rgb = await decodeRgb(input.kind === 'path' ? input.path : input.bytes, size, { maxPixels });
-    return input.kind === 'path' && input.mirror ? mirrorRgb(rgb, size) : rgb;
+    const side = sizeOf(input);
+    const rgb = await decodeRgb(input.kind === 'path' ? input.path : input.bytes, side, { maxPixels });
+    return input.kind === 'path' && input.mirror ? mirrorRgb(rgb, side) : rgb;
   };
   let queue = Promise.resolve();
   port.on('message', (task: EmbedTask) => {
@@ -35,16 +44,21 @@ async function main(): Promise<void> {
       const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       let features: Float32Array = new Float32Array(0);
       if (ok.length > 0) {
-        const pixels = new Uint8Array(ok.length * size * size * 3);
-        ok.forEach((rgb, i) => pixels.set(rgb, i * size * size * 3));
-        const batch = toBatchTensor(pixels, size, backbone.normalisation);
+        const side = sizeOf(task.inputs[0]!);
+        const net = await backboneFor(side);
+        const pixels = new Uint8Array(ok.length * side * side * 3);
+        ok.forEach((rgb, i) => pixels.set(rgb, i * side * side * 3));
+        const batch = toBatchTensor(pixels, side, net.normalisation);
         try {
-          features = backbone.embed(batch);
+          features = net.embed(batch);
         } finally {
           batch.dispose();
         }
       }
       port.postMessage({ type: 'result', taskId: task.taskId, features, errors } satisfies WorkerReply, [features.buffer as ArrayBuffer]);
+    }).catch((err: unknown) => {
+      // A failure outside one image (e.g. the larger view's backbone would not load) fails the pool.
+      port.postMessage({ type: 'fatal', message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
     });
   });
 }

@@ -5,7 +5,7 @@
 // preprocessing.json names the node whose output is the feature vector.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadBackbone, resolveBackbone, type BackboneSource } from './backbones/index.js';
+import { loadBackbone, resolveBackbone, withInputSize, type BackboneSource } from './backbones/index.js';
 import { bundledArtifacts } from './backbones/bundled.js';
 import { parseModelJson, singleFileJson, toArtifacts, type ModelJson } from './backbones/artifacts.js';
 import { captureArtifacts } from './finetune.js';
@@ -19,7 +19,8 @@ export interface BackboneSourceOptions {
 }
 
 export interface ExportedBackbone {
-  files: { 'backbone/model.json': Uint8Array; 'backbone/weights.bin': Uint8Array };
+  /** backbone/model.json, backbone/weights.bin, and backbone/model-<size>px.json per extra input size. */
+  files: { 'backbone/model.json': Uint8Array; 'backbone/weights.bin': Uint8Array } & Record<string, Uint8Array>;
   /** How to load and run backbone/model.json (written to preprocessing.json). */
   format: 'layers' | 'graph';
   /** GraphModel: execute this node for the features (absent: the model's output). */
@@ -39,8 +40,16 @@ async function graphArtifacts(source: BackboneSource): Promise<tf.io.ModelArtifa
   return toArtifacts(json, await readFile(path.join(source.dir!, 'weights.bin')));
 }
 
-/** The stock backbone of `meta` as files for the zip (needs the tfjs backend initialised). */
-export async function exportBackbone(meta: Pick<ModelMeta, 'backbone'>, opts: BackboneSourceOptions): Promise<ExportedBackbone> {
+/** The zip's model.json for a LayersModel backbone's pictures of `size` px (same weights.bin). */
+export function backboneJsonPath(size: number | undefined): string {
+  return size === undefined ? 'backbone/model.json' : `backbone/model-${size}px.json`;
+}
+
+/**
+ * The stock backbone of `meta` as files for the zip (needs the tfjs backend initialised), with a
+ * model.json for each of `extraSizes` (the larger views; LayersModels only) sharing its weights.
+ */
+export async function exportBackbone(meta: Pick<ModelMeta, 'backbone'>, opts: BackboneSourceOptions, extraSizes: number[] = []): Promise<ExportedBackbone> {
   let source: BackboneSource;
   try {
     ({ source } = await resolveBackbone(meta.backbone, { dataDir: opts.dataDir, mirrorUrl: opts.mirrorUrl, sha256: opts.sha256, allowFallback: false }));
@@ -55,7 +64,12 @@ export async function exportBackbone(meta: Pick<ModelMeta, 'backbone'>, opts: Ba
   const backbone = await loadBackbone(source);
   try {
     const { modelJson, weights } = await captureArtifacts(backbone.featureModel!, 'kodiak export');
-    return { files: { 'backbone/model.json': enc(modelJson), 'backbone/weights.bin': weights }, format: 'layers' };
+    const files: ExportedBackbone['files'] = { 'backbone/model.json': enc(modelJson), 'backbone/weights.bin': weights };
+    for (const size of extraSizes) {
+      const resized = withInputSize({ modelTopology: modelJson.modelTopology as tf.io.ModelArtifacts['modelTopology'] }, size);
+      files[backboneJsonPath(size)] = enc({ ...modelJson, modelTopology: resized.modelTopology });
+    }
+    return { files, format: 'layers' };
   } finally {
     backbone.dispose();
   }

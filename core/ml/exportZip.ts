@@ -8,7 +8,8 @@ import path from 'node:path';
 import { zipSync, strToU8 } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
 import { backboneSpec } from './backbones/registry.js';
-import { exportBackbone, type BackboneSourceOptions, type ExportedBackbone } from './exportBackbone.js';
+import { backboneJsonPath, exportBackbone, type BackboneSourceOptions, type ExportedBackbone } from './exportBackbone.js';
+import { viewSpec, type View } from './views.js';
 import { foldedLayers, type HeadJSON } from './head.js';
 import type { DatasetRef } from '../jobs.js';
 import type { ModelMeta, ModelStore } from './models.js';
@@ -34,18 +35,36 @@ export async function headModelFiles(head: HeadJSON): Promise<{ modelJson: strin
   return { modelJson: JSON.stringify(json), weights: new Uint8Array(a.weightData as ArrayBuffer) };
 }
 
+/** How the zip's README feeds each view the head was trained on: input side, flip, backbone file. */
+export interface ViewInput {
+  view: View;
+  size: number;
+  mirror: boolean;
+  backbone: string;
+}
+
+export function viewInputs(meta: Pick<ModelMeta, 'preprocessing'>): ViewInput[] {
+  const p = meta.preprocessing;
+  return (p.views ?? ['original']).map((view) => {
+    const { size, mirror } = viewSpec(view);
+    return { view, size: size ?? p.inputSize, mirror, backbone: backboneJsonPath(size) };
+  });
+}
+
 function readme(meta: ModelMeta, backbone: { format: 'layers' | 'graph'; featureNode?: string }): string {
   const p = meta.preprocessing;
+  const views = viewInputs(meta);
   const scale = p.normalisation.range === '[-1,1]' ? '.div(127.5).sub(1)' : '.div(255)';
-  const backboneLoad =
+  const features =
     backbone.format === 'layers'
-      ? `const backbone = await tf.loadLayersModel(fromFiles('backbone/model.json', 'backbone/weights.bin')); // pixels -> features, pooling included\nconst features = (x) => backbone.predict(x);`
-      : `const backbone = await tf.loadGraphModel(fromFiles('backbone/model.json', 'backbone/weights.bin'));\nconst features = (x) => ${backbone.featureNode ? `backbone.execute(x, ${JSON.stringify(backbone.featureNode)})` : 'backbone.predict(x)'};`;
+      ? `(await tf.loadLayersModel(fromFiles(view.backbone, 'backbone/weights.bin'))).predict(x) // pooling included`
+      : `${backbone.featureNode ? `(await tf.loadGraphModel(fromFiles(view.backbone, 'backbone/weights.bin'))).execute(x, ${JSON.stringify(backbone.featureNode)})` : `(await tf.loadGraphModel(fromFiles(view.backbone, 'backbone/weights.bin'))).predict(x)`}`;
   return `# ${meta.dataset.name} v${meta.version}
 
 Classes: ${meta.classes.join(', ')}. Validation accuracy ${(meta.metrics.accuracy * 100).toFixed(1)}% on ${meta.metrics.nValid} images.
 Backbone: ${meta.backbone} (${p.inputSize} px, pixels scaled to ${p.normalisation.range}, resize the shorter side then centre-crop), carried in backbone/: no network needed.
 \`model.json\` is the classifier head: ${p.featureSize} backbone features in, class probabilities out.
+The head was trained on ${views.length === 1 ? 'one view of each picture' : `${views.length} views of each picture (${views.map((v) => v.view).join(', ')})`}; a prediction averages its probabilities over them (\`viewInputs\` in preprocessing.json).
 
 \`\`\`js
 import * as tf from '@tensorflow/tfjs';
@@ -56,12 +75,16 @@ const fromFiles = (json, weights) => {
   const j = JSON.parse(fs.readFileSync(json, 'utf8'));
   return tf.io.fromMemory({ modelTopology: j.modelTopology, weightSpecs: j.weightsManifest[0].weights, weightData: new Uint8Array(fs.readFileSync(weights)).buffer });
 };
-${backboneLoad}
 const head = await tf.loadLayersModel(fromFiles('model.json', 'weights.bin'));
 const classes = ${JSON.stringify(meta.classes)};
-const { data } = await sharp('photo.jpg').resize(${p.inputSize}, ${p.inputSize}, { fit: 'cover' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-const x = tf.tensor4d(new Float32Array(data), [1, ${p.inputSize}, ${p.inputSize}, 3])${scale};
-const probs = head.predict(features(x)).dataSync();
+const views = ${JSON.stringify(views.map(({ size, mirror, backbone: b }) => ({ size, mirror, backbone: b })))};
+const probs = new Array(classes.length).fill(0);
+for (const view of views) {
+  const { data } = await sharp('photo.jpg').resize(view.size, view.size, { fit: 'cover' }).flop(view.mirror).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const x = tf.tensor4d(new Float32Array(data), [1, view.size, view.size, 3])${scale};
+  const features = ${features};
+  head.predict(features.reshape([1, -1])).dataSync().forEach((p, i) => (probs[i] += p / views.length));
+}
 console.log(classes.map((c, i) => [c, probs[i]]).sort((a, b) => b[1] - a[1]));
 \`\`\`
 `;
@@ -81,14 +104,14 @@ export async function exportZip(
   const tuned = store.tunedBackboneDir(ref, meta.version);
   const backbone: ExportedBackbone = tuned
     ? { files: { 'backbone/model.json': await readFile(path.join(tuned, 'model.json')), 'backbone/weights.bin': await readFile(path.join(tuned, 'weights.bin')) }, format: 'layers' }
-    : await exportBackbone(meta, { dataDir: store.dataDir, ...backboneOpts });
+    : await exportBackbone(meta, { dataDir: store.dataDir, ...backboneOpts }, [...new Set(viewInputs(meta).filter((v) => v.size !== meta.preprocessing.inputSize).map((v) => v.size))]);
   const files: Record<string, Uint8Array> = {
     'model.json': strToU8(modelJson),
     'weights.bin': weights,
     'classes.json': strToU8(JSON.stringify(meta.classes)),
     'preprocessing.json': strToU8(
       JSON.stringify(
-        { ...meta.preprocessing, backboneFiles: { format: backbone.format, featureNode: backbone.featureNode, tuned: !!tuned }, backboneUrl: spec?.kind === 'download' ? spec.url : undefined, backboneSpec: spec },
+        { ...meta.preprocessing, viewInputs: viewInputs(meta), backboneFiles: { format: backbone.format, featureNode: backbone.featureNode, tuned: !!tuned }, backboneUrl: spec?.kind === 'download' ? spec.url : undefined, backboneSpec: spec },
         null,
         1,
       ),

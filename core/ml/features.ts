@@ -4,8 +4,9 @@
 import { initBackend, type BackendChoice, type BackendInfo } from './backend.js';
 import { DEFAULT_BACKBONE, resolveBackbone, type BackboneSource } from './backbones/index.js';
 import { EmbeddingCache } from './embedCache.js';
-import { embedItems } from './embedPool.js';
+import { EmbedPool, type EmbedResult } from './embedPool.js';
 import type { Preprocessing, TrainItem } from './types.js';
+import { viewCacheId, viewsFor, viewSpec, type View } from './views.js';
 import { UserError } from '../errors.js';
 
 export interface FeatureOptions {
@@ -23,8 +24,11 @@ export interface FeatureOptions {
    * when `backbone` is given.
    */
   backboneNamed?: boolean;
-  /** Also embed each image flipped left to right (cached apart): `mirror` in the result. */
-  mirror?: boolean;
+  /**
+   * Views to embed besides the original (views.ts), each cached apart; those the backbone cannot
+   * give are left out (the result's `views` says which were used). Default: the original only.
+   */
+  views?: readonly View[];
   signal?: AbortSignal;
   onProgress?: (stage: 'backbone' | 'embedding', done: number, total: number) => void;
 }
@@ -35,11 +39,18 @@ export interface FeatureSet {
   ids: string[];
 }
 
-export interface DatasetFeatures {
+export interface ViewFeatures {
+  view: View;
   train: FeatureSet;
   valid: FeatureSet;
-  /** The same rows (same ids, same order) embedded flipped, when asked for. */
-  mirror?: { train: FeatureSet; valid: FeatureSet };
+}
+
+export interface DatasetFeatures {
+  /** The original view. */
+  train: FeatureSet;
+  valid: FeatureSet;
+  /** Every view used, the original first; the same rows (same ids, same order) in each. */
+  views: ViewFeatures[];
   dim: number;
   source: BackboneSource;
   backboneNote?: string;
@@ -47,11 +58,13 @@ export interface DatasetFeatures {
   preprocessing: Preprocessing;
   /** Items that could not be used (undecodable image), with the reason. */
   skipped: { id: string; reason: string }[];
+  /** Embeddings read from the cache and computed, counted per view. */
   embedding: { cached: number; computed: number };
 }
 
-function stack(items: TrainItem[], features: Map<string, Float32Array>, classIndex: Map<string, number>, dim: number, also?: Map<string, Float32Array>): FeatureSet {
-  const rows = items.filter((it) => features.has(it.id) && (!also || also.has(it.id)));
+/** Rows of the items embedded in every view, in item order. */
+function stack(items: TrainItem[], features: Map<string, Float32Array>, classIndex: Map<string, number>, dim: number, usable: (id: string) => boolean): FeatureSet {
+  const rows = items.filter((it) => usable(it.id));
   const X = new Float32Array(rows.length * dim);
   rows.forEach((it, i) => X.set(features.get(it.id)!, i * dim));
   return { X, y: Int32Array.from(rows, (it) => classIndex.get(it.label)!), ids: rows.map((it) => it.id) };
@@ -82,50 +95,67 @@ export async function datasetFeatures(items: TrainItem[], opts: FeatureOptions):
   const resolved = await resolveNamed(opts);
   opts.onProgress?.('backbone', 1, 1);
   const { spec } = resolved.source;
-  const cache = new EmbeddingCache(opts.dataDir, spec.id, spec.featureSize);
+  const dim = spec.featureSize;
+  const views = viewsFor(spec, opts.views ?? ['original']);
+  const caches = views.map((v) => new EmbeddingCache(opts.dataDir, viewCacheId(spec.id, v), dim));
   // The TensorFlow backends use every core from one thread; wasm needs one thread per core.
   const threads = opts.threads ?? (backend.name === 'tensorflow' ? 1 : 2);
-  const views = opts.mirror ? [false, true] : [false];
-  const runs = [];
-  for (const mirror of views) {
-    // Each view has its own cache folder: <backbone id> and <backbone id>.mirror.
-    const viewCache = mirror ? new EmbeddingCache(opts.dataDir, `${spec.id}.mirror`, spec.featureSize) : cache;
-    runs.push(
-      await embedItems(
-        items.map((it) => ({ id: it.id, input: { kind: 'path' as const, path: it.path, mirror } })),
+  const runs: EmbedResult[] = [];
+  let pool: EmbedPool | undefined;
+  try {
+    for (const [k, view] of views.entries()) {
+      const cached = await caches[k]!.getMany(items.map((it) => it.id));
+      // In images: the views of an image count as one, so progress runs 0..N once.
+      const progress = (done: number) => opts.onProgress?.('embedding', Math.floor((done + k * items.length) / views.length), items.length);
+      if (items.every((it) => cached.has(it.id))) {
+        progress(items.length);
+        runs.push({ features: cached, failed: new Map(), cached: cached.size, computed: 0 });
+        continue;
+      }
+      // One pool for every view (threads load the backbone once; the larger view's on first use).
+      pool ??= await EmbedPool.start(
         {
           source: resolved.source,
-          featureSize: spec.featureSize,
+          featureSize: dim,
           threads,
           backend: backend.name === 'tensorflow' ? (backend.provider.endsWith('gpu') ? 'tensorflow-gpu' : 'tensorflow') : (backend.name as BackendChoice),
-          cache: viewCache,
           maxPixels: opts.maxPixels,
-          signal: opts.signal,
-          // In images: both views of an image count as one.
-          onProgress: (done, total) => opts.onProgress?.('embedding', Math.floor((done + (mirror ? total : 0)) / views.length), total),
         },
-      ),
-    );
+        opts.signal,
+      );
+      const { size, mirror } = viewSpec(view);
+      runs.push(
+        await pool.embed(
+          items.map((it) => ({ id: it.id, input: { kind: 'path' as const, path: it.path, mirror, size } })),
+          { cache: caches[k], signal: opts.signal, onProgress: (done) => progress(done) },
+        ),
+      );
+    }
+  } finally {
+    await pool?.close();
   }
-  const [embedded, flipped] = runs as [Awaited<ReturnType<typeof embedItems>>, Awaited<ReturnType<typeof embedItems>> | undefined];
-  const dim = spec.featureSize;
+  const usable = (id: string) => runs.every((r) => r.features.has(id));
   const ofSplit = (split: string) => items.filter((it) => it.split === split);
+  const perView = views.map((view, k) => ({
+    view,
+    train: stack(ofSplit('train'), runs[k]!.features, classIndex, dim, usable),
+    valid: stack(ofSplit('valid'), runs[k]!.features, classIndex, dim, usable),
+  }));
+  const failed = new Map<string, string>();
+  for (const r of runs) for (const [id, reason] of r.failed) if (!failed.has(id)) failed.set(id, reason);
   return {
-    train: stack(ofSplit('train'), embedded.features, classIndex, dim, flipped?.features),
-    valid: stack(ofSplit('valid'), embedded.features, classIndex, dim, flipped?.features),
-    mirror: flipped && {
-      train: stack(ofSplit('train'), flipped.features, classIndex, dim, embedded.features),
-      valid: stack(ofSplit('valid'), flipped.features, classIndex, dim, embedded.features),
-    },
+    train: perView[0]!.train,
+    valid: perView[0]!.valid,
+    views: perView,
     dim,
     source: resolved.source,
     backboneNote: resolved.note,
     backend,
     preprocessing: {
       backbone: spec.id, inputSize: spec.inputSize, normalisation: spec.normalisation, featureSize: dim, resize: 'shorter-side-then-centre-crop',
-      views: flipped ? ['original', 'mirror'] : undefined,
+      views: views.length > 1 ? views : undefined,
     },
-    skipped: [...embedded.failed].map(([id, reason]) => ({ id, reason })),
+    skipped: [...failed].map(([id, reason]) => ({ id, reason })),
     embedding: { cached: runs.reduce((s, r) => s + r.cached, 0), computed: runs.reduce((s, r) => s + r.computed, 0) },
   };
 }

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { judgeNovelty, TINY_IMAGE_SIDE, type Novelty } from './novelty.js';
 import { decodeRgb, mirrorRgb, toBatchTensor, type ImageInput } from './preprocess.js';
 import { averageViews } from './train.js';
+import { viewSpec, type View } from './views.js';
 
 export interface PredictorOptions {
   store: ModelStore;
@@ -104,7 +105,8 @@ export class Predictor {
   constructor(private readonly opts: PredictorOptions) {
     const max = opts.maxModels ?? 4;
     this.models = new Lru(max, (p) => void p.then((m) => m.head.dispose(), () => {}));
-    this.backbones = new Lru(Math.min(max, 2), (p) => void p.then((b) => b.dispose(), () => {}));
+    // Up to two backbones, each at its own input size and the larger views' size.
+    this.backbones = new Lru(2 * Math.min(max, 2), (p) => void p.then((b) => b.dispose(), () => {}));
   }
 
   private async loadModel(ref: DatasetRef, version?: number): Promise<LoadedModel> {
@@ -127,19 +129,57 @@ export class Predictor {
     return entry;
   }
 
-  private backbone(model: LoadedModel): Promise<Backbone> {
-    let b = this.backbones.get(model.backboneKey);
+  /** The model's backbone, for pictures of `inputSize` px (default: its own input size). */
+  private backbone(model: LoadedModel, inputSize?: number): Promise<Backbone> {
+    const key = inputSize === undefined ? model.backboneKey : `${model.backboneKey}@${inputSize}`;
+    let b = this.backbones.get(key);
     if (!b) {
-      b = loadBackbone(model.source);
-      this.backbones.set(model.backboneKey, b);
-      b.catch(() => this.backbones.deleteIf(model.backboneKey, b!));
+      b = loadBackbone(model.source, { inputSize });
+      this.backbones.set(key, b);
+      b.catch(() => this.backbones.deleteIf(key, b!));
     }
     return b;
   }
 
   /** Loads a model ahead of its first photo (e.g. on /model use). */
   async warm(ref: DatasetRef, version?: number): Promise<void> {
-    await this.backbone(await this.loadModel(ref, version));
+    const model = await this.loadModel(ref, version);
+    await Promise.all(this.viewsOf(model).map((v) => this.backbone(model, viewSpec(v).size)));
+  }
+
+  private viewsOf(model: LoadedModel): View[] {
+    return model.meta.preprocessing.views ?? ['original'];
+  }
+
+  /**
+   * The head's probabilities averaged over the views the model was trained on (views.ts), and
+   * the original view's features (for the novelty check). `rgb` are the pictures decoded at the
+   * backbone's own input size.
+   */
+  private async viewProbabilities(model: LoadedModel, images: ImageInput[], rgb: Uint8Array[]): Promise<{ proba: Float32Array; features: Float32Array }> {
+    const probas: Float32Array[] = [];
+    let features: Float32Array | undefined;
+    const decodedAt = new Map<number, Promise<Uint8Array[]>>(); // a view and its mirror share one decode
+    for (const view of this.viewsOf(model)) {
+      const spec = viewSpec(view);
+      const backbone = await this.backbone(model, spec.size);
+      const size = backbone.inputSize;
+      if (!decodedAt.has(size)) decodedAt.set(size, spec.size === undefined ? Promise.resolve(rgb) : Promise.all(images.map((img) => decodeRgb(img, size, { maxPixels: this.opts.maxPixels }))));
+      const decoded = await decodedAt.get(size)!;
+      const pixels = new Uint8Array(decoded.length * size * size * 3);
+      decoded.forEach((d, j) => pixels.set(spec.mirror ? mirrorRgb(d, size) : d, j * size * size * 3));
+      // The normalisation the model was trained with (saved with it), which a tuned backbone keeps.
+      const batch = toBatchTensor(pixels, size, model.meta.preprocessing.normalisation);
+      let f: Float32Array;
+      try {
+        f = backbone.embed(batch);
+      } finally {
+        batch.dispose();
+      }
+      if (view === 'original') features = f;
+      probas.push(model.head.predictProba(f));
+    }
+    return { proba: averageViews(...probas), features: features! };
   }
 
   async predict(ref: DatasetRef, images: ImageInput[], version?: number): Promise<PredictOutcome> {
@@ -150,22 +190,7 @@ export class Predictor {
     const ok = decoded.flatMap((d, i) => (d.status === 'fulfilled' ? [{ i, rgb: d.value }] : []));
     const predictions: ImagePrediction[] = decoded.map((d) => ({ top: [], notSure: true, error: d.status === 'rejected' ? 'not an image kodiak can read' : undefined }));
     if (ok.length) {
-      const embed = (rgbs: Uint8Array[]) => {
-        const pixels = new Uint8Array(rgbs.length * size * size * 3);
-        rgbs.forEach((rgb, j) => pixels.set(rgb, j * size * size * 3));
-        // The normalisation the model was trained with (saved with it), which a tuned backbone keeps.
-        const batch = toBatchTensor(pixels, size, model.meta.preprocessing.normalisation);
-        try {
-          return backbone.embed(batch);
-        } finally {
-          batch.dispose();
-        }
-      };
-      const features = embed(ok.map((o) => o.rgb));
-      // Averaged over the views the model was trained on (features.ts): the original and its mirror image.
-      const proba = model.meta.preprocessing.views?.includes('mirror')
-        ? averageViews(model.head.predictProba(features), model.head.predictProba(embed(ok.map((o) => mirrorRgb(o.rgb, size)))))
-        : model.head.predictProba(features);
+      const { proba, features } = await this.viewProbabilities(model, ok.map((o) => images[o.i]!), ok.map((o) => o.rgb));
       const k = model.meta.classes.length;
       const threshold = this.opts.threshold ?? 0.5;
       const verdicts = model.novelty ? judgeNovelty(model.novelty, features, proba, k) : [];

@@ -10,6 +10,7 @@ import { fineTuneBackbone, fineTuneUnavailable, type FineTuneResult } from './fi
 import { HEAD_DEFAULTS, lrFind, trainHead, type EpochStats, type HeadJSON, type LrFindResult } from './head.js';
 import { calibrateNovelty, type Novelty } from './novelty.js';
 import type { Preprocessing, TrainItem, TrainStage } from './types.js';
+import type { View } from './views.js';
 
 export interface TrainModelOptions {
   dataDir: string;
@@ -31,11 +32,11 @@ export interface TrainModelOptions {
   labelSmoothing?: number;
   batchSize?: number;
   /**
-   * Embed each image also flipped left to right, train the head on both views and average its
-   * probabilities over them. Costs a second embedding of every image (cached like the first).
-   * Default false; MIRROR_VIEW turns it on for trainDataset.
+   * Views to embed each image in (views.ts): the head trains on all of them and its probabilities
+   * are averaged over them. Each view is an embedding of every image (cached like the first).
+   * Default: the original only; VIEWS sets it for trainDataset.
    */
-  mirror?: boolean;
+  views?: readonly View[];
   /** Unfreeze and fine-tune the backbone after the head (TensorFlow backends only). */
   fineTune?: boolean | { epochs?: number; lr?: number };
   maxPixels?: number;
@@ -76,19 +77,26 @@ function concat<T extends Float32Array | Int32Array>(a: T, b: T): T {
   return out;
 }
 
-/** The mean of two views' probabilities, element by element. */
-export function averageViews(a: Float32Array, b: Float32Array): Float32Array {
-  return a.map((v, i) => (v + b[i]!) / 2);
+/** The mean of several views' probabilities, element by element. */
+export function averageViews(...views: Float32Array[]): Float32Array {
+  const out = new Float32Array(views[0]!.length);
+  for (const p of views) for (let i = 0; i < out.length; i++) out[i]! += p[i]! / views.length;
+  return out;
+}
+
+/** Every view's rows of a split, one after another (each image is one row per view). */
+function allViewRows(sets: { X: Float32Array; y: Int32Array; ids: string[] }[]) {
+  return sets.slice(1).reduce((acc, s) => ({ X: concat(acc.X, s.X), y: concat(acc.y, s.y), ids: [...acc.ids, ...s.ids] }), sets[0]!);
 }
 
 export async function trainModel(items: TrainItem[], opts: TrainModelOptions): Promise<TrainModelResult> {
   const started = performance.now();
   const { classes, signal } = opts;
   if (classes.length < 2) throw new UserError('training needs at least two classes');
-  const feats = await datasetFeatures(items, { ...opts, mirror: opts.mirror ?? false, onProgress: (stage, done, total) => opts.onProgress?.(stage, done, total) });
+  const feats = await datasetFeatures(items, { ...opts, onProgress: (stage, done, total) => opts.onProgress?.(stage, done, total) });
   const { valid, dim } = feats;
-  // Both views of every training image are training rows.
-  const train = feats.mirror ? { X: concat(feats.train.X, feats.mirror.train.X), y: concat(feats.train.y, feats.mirror.train.y), ids: [...feats.train.ids, ...feats.mirror.train.ids] } : feats.train;
+  // Every view of every training image is a training row.
+  const train = allViewRows(feats.views.map((v) => v.train));
   const present = new Set(train.y);
   if (present.size < 2) throw new UserError('training needs images of at least two classes in the training split');
   if (valid.y.length === 0) throw new UserError('the validation split is empty: add more images (20% of each class is held out)');
@@ -114,7 +122,8 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
     let headJson = head.toJSON();
     let history = head.history;
     opts.onProgress?.('evaluation', 0, 1);
-    let proba = feats.mirror ? averageViews(head.predictProba(valid.X), head.predictProba(feats.mirror.valid.X)) : head.predictProba(valid.X);
+    let proba = averageViews(...feats.views.map((v) => head.predictProba(v.valid.X)));
+    let preprocessing = feats.preprocessing;
 
     let fineTune: string | undefined;
     let backboneArtifacts: FineTuneResult['backboneArtifacts'] | undefined;
@@ -139,6 +148,8 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
             history = [...history, ...r.history];
             proba = r.validProba;
             backboneArtifacts = r.backboneArtifacts;
+            // The tuned backbone and head are scored on the original view only.
+            preprocessing = { ...preprocessing, views: undefined };
             fineTune = `done: ${r.history.length} epochs, discriminative learning rates ${r.lrs.map((x) => x.toExponential(1)).join(' / ')}`;
           }
         } finally {
@@ -167,7 +178,7 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
       lr,
       epochs,
       seed,
-      preprocessing: feats.preprocessing,
+      preprocessing,
       lrFinder,
       skipped: feats.skipped,
       embedding: feats.embedding,

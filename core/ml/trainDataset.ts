@@ -58,7 +58,7 @@ export async function trainDataset(
     // Named by --backbone or BACKBONE: no silent fallback. Unset: the default, which may fall back.
     backbone: options.backbone ?? config.BACKBONE ?? DEFAULT_BACKBONE,
     backboneNamed: (options.backbone ?? config.BACKBONE) !== undefined,
-    mirror: config.MIRROR_VIEW,
+    views: config.IMAGE_VIEWS,
     mirrorUrl: config.MODEL_MIRROR_URL,
     backboneSha256: config.BACKBONE_SHA256,
     backend: config.TF_BACKEND,

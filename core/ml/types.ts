@@ -1,5 +1,6 @@
 // Shapes shared by training, model versions, export and prediction.
 import type { Normalisation } from './backbones/registry.js';
+import type { View } from './views.js';
 
 /** How an image becomes the backbone's input; saved with every model version and export. */
 export interface Preprocessing {
@@ -15,8 +16,7 @@ export interface Preprocessing {
   views?: View[];
 }
 
-/** The original picture, or the picture flipped left to right. */
-export type View = 'original' | 'mirror';
+export type { View } from './views.js';
 
 /** One image to train on: its sha256, label, split and a local file path. */
 export interface TrainItem {

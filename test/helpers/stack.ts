@@ -51,6 +51,9 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
     EMBED_THREADS: '1',
     // The clean stage follows every training; one 5-fold pass keeps e2e tests quick.
     CLEAN_REPEATS: '1',
+    // One view instead of four is a fifth of the embedding work; e2e-train, ml-views and
+    // export-readme run the product's default views.
+    IMAGE_VIEWS: 'original',
     // Kodiak identifies itself to image APIs; the fake Wikimedia refuses it otherwise, as the real one does.
     HTTP_CONTACT: 'https://kodiak.test/contact',
     // Tests not about pacing are not held to anonymous Openverse's budget of a few requests an hour.

@@ -90,10 +90,41 @@ function featureLayerName(spec: BackboneSpec): string | undefined {
   return spec.kind === 'bundled' ? spec.featureLayer : undefined;
 }
 
-/** Loads the backbone on the current tfjs backend. */
-export async function loadBackbone(source: BackboneSource): Promise<Backbone> {
+/**
+ * The same LayersModel taking size x size pictures: every input layer's batch shape is changed,
+ * the weights stay as they are (a fully convolutional network followed by pooling accepts it).
+ */
+export function withInputSize(artifacts: tf.io.ModelArtifacts, size: number): tf.io.ModelArtifacts {
+  const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as unknown;
+  let changed = 0;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    const shape = o.batch_input_shape ?? o.batchInputShape;
+    if (Array.isArray(shape) && shape.length === 4) {
+      o[o.batch_input_shape ? 'batch_input_shape' : 'batchInputShape'] = [shape[0], size, size, shape[3]];
+      changed++;
+    }
+    Object.values(o).forEach(visit);
+  };
+  visit(topology);
+  if (changed === 0) throw new Error('the backbone has no image input whose size can be changed');
+  return { ...artifacts, modelTopology: topology as tf.io.ModelArtifacts['modelTopology'] };
+}
+
+/**
+ * Loads the backbone on the current tfjs backend; `inputSize` loads a LayersModel for pictures of
+ * another size (the larger views, views.ts).
+ */
+export async function loadBackbone(source: BackboneSource, opts: { inputSize?: number } = {}): Promise<Backbone> {
   const { spec } = source;
-  const handler = tf.io.fromMemory(await artifactsOf(source));
+  let artifacts = await artifactsOf(source);
+  if (opts.inputSize !== undefined && opts.inputSize !== spec.inputSize) {
+    if (spec.format !== 'layers') throw new Error(`${spec.id} is a graph model: its input size is fixed`);
+    artifacts = withInputSize(artifacts, opts.inputSize);
+  }
+  const handler = tf.io.fromMemory(artifacts);
   const common = { id: spec.id, inputSize: spec.inputSize, normalisation: spec.normalisation, featureSize: spec.featureSize };
   if (spec.format === 'layers') {
     const base = await tf.loadLayersModel(handler);
