@@ -38,7 +38,7 @@ import { initBackend } from '../core/ml/backend.js';
 import { datasetFeatures, type DatasetFeatures } from '../core/ml/features.js';
 import { loadHead, trainHead } from '../core/ml/head.js';
 import { judgeNovelty, type Novelty } from '../core/ml/novelty.js';
-import { trainModel } from '../core/ml/train.js';
+import { averageViews, trainModel } from '../core/ml/train.js';
 import type { TrainItem } from '../core/ml/types.js';
 import { createRng } from '../core/random.js';
 import { splitDraw } from '../core/store/split.js';
@@ -78,18 +78,20 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const spread = (xs: number[]) => `${mean(xs).toFixed(3)} (${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)})`;
 const f3 = (x: number) => x.toFixed(3);
 
-/** Row-major features of `ids` from a features set. */
-function featureRows(feats: DatasetFeatures, ids: string[]): Float32Array {
+/** Row-major features of `ids` in view `view` (0: the original) from a features set. */
+function featureRows(feats: DatasetFeatures, ids: string[], view = 0): Float32Array {
   const rows = new Map<string, Float32Array>();
-  for (const s of [feats.train, feats.valid]) s.ids.forEach((id, i) => rows.set(id, s.X.subarray(i * feats.dim, (i + 1) * feats.dim)));
+  const v = feats.views[view]!;
+  for (const s of [v.train, v.valid]) s.ids.forEach((id, i) => rows.set(id, s.X.subarray(i * feats.dim, (i + 1) * feats.dim)));
   const X = new Float32Array(ids.length * feats.dim);
   ids.forEach((id, i) => X.set(rows.get(id)!, i * feats.dim));
   return X;
 }
 
-function refusedShare(novelty: Novelty | undefined, head: ReturnType<typeof loadHead>, X: Float32Array, nClasses: number): number {
+/** Share refused, as the Predictor judges: the original view's features, probabilities averaged over every view. */
+function refusedShare(novelty: Novelty | undefined, head: ReturnType<typeof loadHead>, views: Float32Array[], nClasses: number): number {
   if (!novelty) return NaN;
-  const verdicts = judgeNovelty(novelty, X, head.predictProba(X), nClasses);
+  const verdicts = judgeNovelty(novelty, views[0]!, averageViews(...views.map((X) => head.predictProba(X))), nClasses);
   return verdicts.filter((v) => v.refused).length / verdicts.length;
 }
 
@@ -116,12 +118,13 @@ export async function run(args: string[]): Promise<void> {
     const common = { dataDir, mirrorUrl: mirror.url, backend: 'wasm' as const, threads: 2, backbone: 'mobilenet_v2_035' };
     // Every image of both sets embedded once (cached), for the probe, the cleaner and "none of these".
     const feats = new Map<string, DatasetFeatures>();
-    for (const s of sets) feats.set(s.name, await datasetFeatures(s.items, { ...common, classes: s.classes }));
+    for (const s of sets) feats.set(s.name, await datasetFeatures(s.items, { ...common, classes: s.classes, views }));
+    const allViews = (set: RealSet, ids: string[]) => feats.get(set.name)!.views.map((_, v) => featureRows(feats.get(set.name)!, ids, v));
 
     for (const s of sets) {
       const t0 = performance.now();
       const other = sets.find((o) => o !== s)!;
-      const otherX = featureRows(feats.get(other.name)!, other.items.map((it) => it.id));
+      const otherX = allViews(other, other.items.map((it) => it.id));
       const dim = feats.get(s.name)!.dim;
       const K = s.classes.length;
       const fold = new Map(s.items.map((it) => [it.id, Math.floor(splitDraw(s.name, it.id) * nFolds)]));
@@ -135,7 +138,7 @@ export async function run(args: string[]): Promise<void> {
         acc.push(r.accuracy);
         const head = loadHead(r.head);
         const validIds = items.filter((it) => it.split === 'valid').map((it) => it.id);
-        inDomain.push(refusedShare(r.novelty, head, featureRows(feats.get(s.name)!, validIds), K));
+        inDomain.push(refusedShare(r.novelty, head, allViews(s, validIds), K));
         outDomain.push(refusedShare(r.novelty, head, otherX, K));
         head.dispose();
         // The plain linear probe on the same folds.
@@ -147,7 +150,7 @@ export async function run(args: string[]): Promise<void> {
       }
 
       // The cleaner on copies with 10% of labels moved to another class.
-      const allX = featureRows(feats.get(s.name)!, s.items.map((it) => it.id));
+      const [allX, ...moreViews] = allViews(s, s.items.map((it) => it.id));
       const precision: number[] = [];
       const recall: number[] = [];
       for (const seed of flipSeeds) {
@@ -166,7 +169,7 @@ export async function run(args: string[]): Promise<void> {
           }
           return { id: it.id, label, status: 'active', source: { kind: 'import', path: it.path }, phash: '0'.repeat(16) };
         });
-        const report = await findSuspects({ items, embeddings: allX, classes: s.classes, kind: 'labels', fitPredict: headFitPredict(), seed: 42 });
+        const report = await findSuspects({ items, embeddings: allX!, moreViews, classes: s.classes, kind: 'labels', fitPredict: headFitPredict(), seed: 42 });
         const flaggedIdx = new Set(report.suspects.filter((x) => x.kind === 'label').map((x) => s.items.findIndex((it) => it.id === x.id)));
         const hits = [...flaggedIdx].filter((i) => flipped.has(i)).length;
         precision.push(flaggedIdx.size ? hits / flaggedIdx.size : 0);

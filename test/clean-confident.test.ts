@@ -5,6 +5,7 @@ import {
   calibrateJoint,
   confidentJoint,
   findLabelIssues,
+  MIN_MARGIN,
   inSampleProbabilities,
   noiseRates,
   outOfFoldProbabilities,
@@ -65,15 +66,22 @@ describe('confident learning building blocks', () => {
     expect(calibrated[0]).toEqual([3, 1]);
     expect(calibrated[1]).toEqual([0, 2]);
     expect(Array.from(noiseRates(calibrated))).toEqual([0.25, 0]);
-    const result = findLabelIssues(probs, labels, 2);
+    // cleanlab's rule alone (no margin required).
+    const result = findLabelIssues(probs, labels, 2, { minMargin: 0 });
     expect(result.issues.map((i) => i.index)).toEqual([3]);
     expect(result.issues[0]).toMatchObject({ given: 0, suggested: 1 });
     expect(result.estimatedErrors).toBeCloseTo(1);
     // prune_by_class agrees here; the normalised margin of image 3 is (0.2 - 0.8 + 1) / 2.
-    const both = findLabelIssues(probs, labels, 2, { filterBy: 'both', rankBy: 'normalized-margin' });
+    const both = findLabelIssues(probs, labels, 2, { filterBy: 'both', rankBy: 'normalized-margin', minMargin: 0 });
     expect(both.issues.map((i) => i.index)).toEqual([3]);
     expect(both.issues[0]!.quality).toBeCloseTo(0.2);
     expect(both.quality[0]).toBeCloseTo(0.9);
+    // Kodiak's default also wants another class to win clearly: 0.8 - 0.2 = 0.6 is not enough.
+    expect(MIN_MARGIN).toBeGreaterThan(0.6);
+    expect(findLabelIssues(probs, labels, 2).issues).toEqual([]);
+    const clearer = Float32Array.from(probs);
+    clearer.set([0.1, 0.9], 6); // image 3: 0.9 - 0.1 = 0.8
+    expect(findLabelIssues(clearer, labels, 2).issues.map((i) => i.index)).toEqual([3]);
   });
 });
 

@@ -10,6 +10,7 @@ import { describePair, findDuplicates, DEFAULT_COSINE_THRESHOLD, DEFAULT_HAMMING
 import { describeOutlier, findOutliers } from './outliers.js';
 import { assessImages } from './quality.js';
 import { scanSimilarities } from './similarity.js';
+import { multiViewFitPredict, sideBySide } from './multiView.js';
 import type { CleanReport, CleanSummary, FitPredict, LabelView, Suspect, SuspectKind } from './types.js';
 
 /**
@@ -26,6 +27,12 @@ export interface FindSuspectsInput {
   embeddings: Float32Array;
   classes: string[];
   kind?: CleanKind;
+  /**
+   * More views of the same images (core/ml/views.ts), each aligned with `items` like
+   * `embeddings` (the original view): the label model trains on all and averages over them.
+   * Duplicates and outliers use the original view.
+   */
+  moreViews?: Float32Array[];
   /** Trains a head and predicts; needed for label issues (and sharpens outliers). */
   fitPredict?: FitPredict;
   seed?: number;
@@ -38,6 +45,8 @@ export interface FindSuspectsInput {
   labelView?: LabelView;
   filterBy?: FilterBy;
   rankBy?: RankBy;
+  /** See confident.ts MIN_MARGIN. */
+  minMargin?: number;
   /** How many top-loss images the 'top-losses' view lists (default: 10% of the images, at least 10). */
   topLossCount?: number;
   /** Items a user kept, with the label they had: not flagged again while it is unchanged. */
@@ -105,8 +114,20 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
   // Only active images take part; keep their rows of the embedding matrix.
   const active = input.items.map((item, i) => ({ item, row: i })).filter(({ item }) => item.status === 'active');
   const items = active.map((a) => a.item);
-  const X = new Float32Array(active.length * dim);
-  active.forEach(({ row }, i) => X.set(input.embeddings.subarray(row * dim, (row + 1) * dim), i * dim));
+  const activeRows = (E: Float32Array) => {
+    if (E.length !== input.embeddings.length) throw new Error('every view needs a row for every item');
+    const out = new Float32Array(active.length * dim);
+    active.forEach(({ row }, i) => out.set(E.subarray(row * dim, (row + 1) * dim), i * dim));
+    return out;
+  };
+  const X = activeRows(input.embeddings);
+  // What the label model sees: every view of an image side by side, kept together in the folds.
+  const views = [X, ...(input.moreViews ?? []).map(activeRows)];
+  const model = {
+    X: views.length > 1 ? sideBySide(views, dim) : X,
+    dim: views.length * dim,
+    fitPredict: input.fitPredict && multiViewFitPredict(input.fitPredict, views.length),
+  };
   const labels = Int32Array.from(items, (item) => classIndex.get(item.label)!);
   const n = items.length;
 
@@ -118,9 +139,9 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
   let oof: Float32Array | undefined;
   const needsModel = wants(kind, 'labels') || wants(kind, 'outliers');
   const classesPresent = new Set(labels).size;
-  if (needsModel && input.fitPredict && n >= 4 && classesPresent >= 2 && input.labelView !== 'top-losses') {
+  if (needsModel && model.fitPredict && n >= 4 && classesPresent >= 2 && input.labelView !== 'top-losses') {
     const r = await outOfFoldProbabilities({
-      X, labels, nClasses: K, dim, fitPredict: input.fitPredict, seed, folds: input.folds, repeats: input.repeats ?? DEFAULT_REPEATS, onFold: input.onFold,
+      X: model.X, labels, nClasses: K, dim: model.dim, fitPredict: model.fitPredict, seed, folds: input.folds, repeats: input.repeats ?? DEFAULT_REPEATS, onFold: input.onFold,
     });
     oof = r.probs;
     summary.folds = r.folds;
@@ -139,7 +160,7 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
   if (wants(kind, 'labels') && input.fitPredict) {
     summary.labelView = input.labelView ?? 'confident';
     if (summary.labelView === 'top-losses' && n >= 2) {
-      const inSample = await inSampleProbabilities({ X, labels, nClasses: K, dim, fitPredict: input.fitPredict, seed });
+      const inSample = await inSampleProbabilities({ X: model.X, labels, nClasses: K, dim: model.dim, fitPredict: model.fitPredict!, seed });
       const count = input.topLossCount ?? Math.max(10, Math.ceil(0.1 * n));
       for (const t of topLosses(inSample, labels, K).slice(0, count)) {
         const row = inSample.subarray(t.index * K, (t.index + 1) * K);
@@ -156,7 +177,7 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
       }
       notes.push('top losses are in-sample: the model was trained on these very labels, so it has partly learnt the wrong ones');
     } else if (oof) {
-      const cl = findLabelIssues(oof, labels, K, { filterBy: input.filterBy, rankBy: input.rankBy });
+      const cl = findLabelIssues(oof, labels, K, { filterBy: input.filterBy, rankBy: input.rankBy, minMargin: input.minMargin });
       classes.forEach((c, j) => (summary.noiseRate[c] = cl.noiseRate[j]!));
       summary.estimatedLabelErrors = cl.estimatedErrors;
       for (const issue of cl.issues) {

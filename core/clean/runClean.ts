@@ -55,22 +55,29 @@ export async function runClean(services: Services, opts: RunCleanOptions): Promi
       backend: config.TF_BACKEND,
       threads: config.EMBED_THREADS,
       maxPixels: config.MAX_IMAGE_PIXELS,
+      // The views training uses (cached by it): the label model sees them all.
+      views: config.IMAGE_VIEWS,
       signal: opts.signal,
       onProgress: (stage, done, total) => stage === 'embedding' && opts.onProgress?.('embedding', done, total),
     },
   );
-  // Rows of both splits, in one matrix aligned with the items that could be embedded.
-  const rows = new Map<string, Float32Array>();
-  for (const set of [features.train, features.valid]) {
-    set.ids.forEach((id, i) => rows.set(id, set.X.subarray(i * features.dim, (i + 1) * features.dim)));
-  }
-  const usable: CleanItem[] = items.filter((i) => rows.has(i.id));
-  const embeddings = new Float32Array(usable.length * features.dim);
-  usable.forEach((item, i) => embeddings.set(rows.get(item.id)!, i * features.dim));
+  // Rows of both splits, one matrix per view aligned with the items that could be embedded.
+  const [embeddings, ...moreViews] = features.views.map((v) => {
+    const rows = new Map<string, Float32Array>();
+    for (const set of [v.train, v.valid]) set.ids.forEach((id, i) => rows.set(id, set.X.subarray(i * features.dim, (i + 1) * features.dim)));
+    return rows;
+  });
+  const usable: CleanItem[] = items.filter((i) => embeddings!.has(i.id));
+  const matrix = (rows: Map<string, Float32Array>) => {
+    const out = new Float32Array(usable.length * features.dim);
+    usable.forEach((item, i) => out.set(rows.get(item.id)!, i * features.dim));
+    return out;
+  };
 
   const report = await findSuspects({
     items: usable,
-    embeddings,
+    embeddings: matrix(embeddings!),
+    moreViews: moreViews.map(matrix),
     classes: meta.classes,
     kind: opts.kind,
     labelView: opts.labelView,
