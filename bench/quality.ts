@@ -91,7 +91,8 @@ function featureRows(feats: DatasetFeatures, ids: string[], view = 0): Float32Ar
 /** Share refused, as the Predictor judges: the original view's features, probabilities averaged over every view. */
 function refusedShare(novelty: Novelty | undefined, head: ReturnType<typeof loadHead>, views: Float32Array[], nClasses: number): number {
   if (!novelty) return NaN;
-  const verdicts = judgeNovelty(novelty, views[0]!, averageViews(...views.map((X) => head.predictProba(X))), nClasses);
+  const evidence = { proba: averageViews(...views.map((X) => head.predictProba(X))), logits: averageViews(...views.map((X) => head.predictLogits(X))) };
+  const verdicts = judgeNovelty(novelty, views[0]!, evidence, nClasses);
   return verdicts.filter((v) => v.refused).length / verdicts.length;
 }
 

@@ -94,8 +94,13 @@ describe('kodiak train / predict / model', () => {
       expect(p.top[0]!.class).toBe(fresh[i]![1]);
       expect(p.top).toHaveLength(3);
       expect(p.top[0]!.p).toBeGreaterThanOrEqual(p.top[1]!.p);
-      expect(p).toMatchObject({ notSure: false, modelVersion: 1 });
+      expect(p.modelVersion).toBe(1);
     }
+    // "None of these" refuses about NOVELTY_BUDGET (7%) of in-domain pictures by design: of these
+    // 12 new ones at most one, and only as none-of-these, never as a plain low probability.
+    const refused = predictions.filter((p) => p.notSure);
+    expect(refused.length).toBeLessThanOrEqual(1);
+    for (const p of refused) expect(p).toMatchObject({ noneOfThese: true });
   }, 60_000);
 
   it('points at kodiak subcommands, not slash commands, when something is missing', async () => {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdamW } from './adamw.js';
 import { oneCycle } from './schedule.js';
 import { permutation, seededRandom } from './random.js';
-import { checkShapes, disposeParams, forward, fromB64, initParams, probaFrom, toB64, type Params } from './headCore.js';
+import { checkShapes, disposeParams, forward, fromB64, initParams, logitsFrom, probaFrom, toB64, type Params } from './headCore.js';
 
 export interface EpochStats {
   epoch: number;
@@ -58,6 +58,8 @@ export interface TrainedHead {
   readonly history: EpochStats[];
   /** Row-major n x nClasses probabilities for row-major n x dim features. */
   predictProba(X: Float32Array): Float32Array;
+  /** Row-major n x nClasses raw class scores (before softmax), for the novelty check. */
+  predictLogits(X: Float32Array): Float32Array;
   toJSON(): HeadJSON;
   dispose(): void;
 }
@@ -186,6 +188,11 @@ function wrap(params: Params, dim: number, nClasses: number, hidden: number, his
       alive();
       checkShapes(X, undefined, dim, nClasses);
       return probaFrom(params, X, dim, nClasses);
+    },
+    predictLogits(X) {
+      alive();
+      checkShapes(X, undefined, dim, nClasses);
+      return logitsFrom(params, X, dim, nClasses);
     },
     toJSON() {
       alive();

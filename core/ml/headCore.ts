@@ -61,6 +61,15 @@ export function forward(p: Params, x: tf.Tensor2D, dropout: number, dropoutSeed?
 }
 
 export function probaFrom(p: Params, X: Float32Array, dim: number, nClasses: number): Float32Array {
+  return outputsFrom(p, X, dim, nClasses, true);
+}
+
+/** The head's raw class scores (before softmax): how strongly each class responds. */
+export function logitsFrom(p: Params, X: Float32Array, dim: number, nClasses: number): Float32Array {
+  return outputsFrom(p, X, dim, nClasses, false);
+}
+
+function outputsFrom(p: Params, X: Float32Array, dim: number, nClasses: number, softmax: boolean): Float32Array {
   const n = X.length / dim;
   const out = new Float32Array(n * nClasses);
   const chunk = 1024;
@@ -68,7 +77,8 @@ export function probaFrom(p: Params, X: Float32Array, dim: number, nClasses: num
     const rows = Math.min(chunk, n - start);
     const part = tf.tidy(() => {
       const x = tf.tensor2d(X.subarray(start * dim, (start + rows) * dim), [rows, dim]);
-      return tf.softmax(forward(p, x, 0)).dataSync() as Float32Array;
+      const logits = forward(p, x, 0);
+      return (softmax ? tf.softmax(logits) : logits).dataSync() as Float32Array;
     });
     out.set(part, start * nClasses);
   }

@@ -156,8 +156,9 @@ export class Predictor {
    * the original view's features (for the novelty check). `rgb` are the pictures decoded at the
    * backbone's own input size.
    */
-  private async viewProbabilities(model: LoadedModel, images: ImageInput[], rgb: Uint8Array[]): Promise<{ proba: Float32Array; features: Float32Array }> {
+  private async viewProbabilities(model: LoadedModel, images: ImageInput[], rgb: Uint8Array[]): Promise<{ proba: Float32Array; logits: Float32Array; features: Float32Array }> {
     const probas: Float32Array[] = [];
+    const logits: Float32Array[] = [];
     let features: Float32Array | undefined;
     const decodedAt = new Map<number, Promise<Uint8Array[]>>(); // a view and its mirror share one decode
     for (const view of this.viewsOf(model)) {
@@ -178,8 +179,9 @@ export class Predictor {
       }
       if (view === 'original') features = f;
       probas.push(model.head.predictProba(f));
+      logits.push(model.head.predictLogits(f));
     }
-    return { proba: averageViews(...probas), features: features! };
+    return { proba: averageViews(...probas), logits: averageViews(...logits), features: features! };
   }
 
   async predict(ref: DatasetRef, images: ImageInput[], version?: number): Promise<PredictOutcome> {
@@ -190,10 +192,10 @@ export class Predictor {
     const ok = decoded.flatMap((d, i) => (d.status === 'fulfilled' ? [{ i, rgb: d.value }] : []));
     const predictions: ImagePrediction[] = decoded.map((d) => ({ top: [], notSure: true, error: d.status === 'rejected' ? 'not an image kodiak can read' : undefined }));
     if (ok.length) {
-      const { proba, features } = await this.viewProbabilities(model, ok.map((o) => images[o.i]!), ok.map((o) => o.rgb));
+      const { proba, logits, features } = await this.viewProbabilities(model, ok.map((o) => images[o.i]!), ok.map((o) => o.rgb));
       const k = model.meta.classes.length;
       const threshold = this.opts.threshold ?? 0.5;
-      const verdicts = model.novelty ? judgeNovelty(model.novelty, features, proba, k) : [];
+      const verdicts = model.novelty ? judgeNovelty(model.novelty, features, { proba, logits }, k) : [];
       const sides = await Promise.all(ok.map((o) => smallerSide(images[o.i]!)));
       ok.forEach((o, j) => {
         const top = topClasses(proba.subarray(j * k, (j + 1) * k), model.meta.classes, this.opts.topK ?? 3);
@@ -204,7 +206,7 @@ export class Predictor {
           : verdict?.refused
             ? verdict.reason === 'far'
               ? 'it is far from every image the model was trained on'
-              : 'no class stands out (the model is surer of nearly every validation image)'
+              : 'no class responds to it as strongly as to nearly every validation image'
             : top[0]!.p < threshold
               ? `the best probability is under ${threshold}`
               : undefined;

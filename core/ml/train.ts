@@ -158,7 +158,8 @@ export async function trainModel(items: TrainItem[], opts: TrainModelOptions): P
       }
     }
     const ev = evaluate(proba, valid.y, classes);
-    const novelty = backboneArtifacts ? undefined : calibrateNovelty(feats.train.X, valid.X, proba, dim, classes.length);
+    const validLogits = averageViews(...feats.views.map((v) => head.predictLogits(v.valid.X)));
+    const novelty = backboneArtifacts ? undefined : calibrateNovelty(feats.train.X, valid.X, validLogits, dim, classes.length);
     opts.onProgress?.('evaluation', 1, 1);
     const { n: _n, ...metrics } = ev;
     return {
