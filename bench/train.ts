@@ -20,6 +20,7 @@ import { EmbedPool, type EmbedItem } from '../core/ml/embedPool.js';
 import { ModelStore, modelFromTrainResult } from '../core/ml/models.js';
 import { Predictor } from '../core/ml/predictor.js';
 import { decodeRgb } from '../core/ml/preprocess.js';
+import { SCALE_SIZE } from '../core/ml/views.js';
 import { trainModel } from '../core/ml/train.js';
 import type { TrainItem } from '../core/ml/types.js';
 import { createRedis } from '../core/redis.js';
@@ -68,7 +69,27 @@ async function benchEmbed(opts: { items: TrainItem[]; threads: number; backend: 
       await pool.embed(asFiles);
       pipeline = Math.max(pipeline, opts.items.length / seconds(t0));
     }
-    return `embed: ${pipeline.toFixed(1)} img/s pipeline; forward-only ${forward.toFixed(1)} img/s; ratio ${(pipeline / forward).toFixed(2)}`;
+    // The larger views (IMAGE_VIEWS 320px, 320px-mirror) through the same pool.
+    const big = SCALE_SIZE;
+    const decodedBig: EmbedItem[] = await Promise.all(opts.items.map(async (it) => ({ id: it.id, input: { kind: 'rgb' as const, rgb: await decodeRgb(it.path, big), size: big } })));
+    const filesBig: EmbedItem[] = opts.items.map((it) => ({ id: it.id, input: { kind: 'path' as const, path: it.path, size: big } }));
+    await pool.embed(decodedBig.slice(0, 4 * opts.threads));
+    let forwardBig = 0;
+    let pipelineBig = 0;
+    for (let round = 0; round < 2; round++) {
+      let t0 = performance.now();
+      await pool.embed(decodedBig);
+      forwardBig = Math.max(forwardBig, opts.items.length / seconds(t0));
+      t0 = performance.now();
+      await pool.embed(filesBig);
+      pipelineBig = Math.max(pipelineBig, opts.items.length / seconds(t0));
+    }
+    // Four views: two at the input size, two at 320 px (the mirror costs what its view costs).
+    const fourViews = 1 / (2 / pipeline + 2 / pipelineBig);
+    return [
+      `embed: ${pipeline.toFixed(1)} img/s pipeline; forward-only ${forward.toFixed(1)} img/s; ratio ${(pipeline / forward).toFixed(2)}`,
+      `embed ${big}px: ${pipelineBig.toFixed(1)} img/s pipeline; forward-only ${forwardBig.toFixed(1)} img/s; ratio ${(pipelineBig / forwardBig).toFixed(2)}; all four views ${fourViews.toFixed(1)} img/s (${(pipeline / fourViews).toFixed(1)}x the cost of one)`,
+    ].join('\n');
   } finally {
     await pool.close();
   }

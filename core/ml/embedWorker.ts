@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     if (!b) bySize.set(s, (b = loadBackbone(source, { inputSize: s })));
     return b;
   };
-  const sizeOf = (input: EmbedTaskInput) => (input.kind === 'path' && input.size) || size;
+  const sizeOf = (input: EmbedTaskInput) => ((input.kind === 'path' || input.kind === 'rgb') && input.size) || size;
   // Warm-up: the first inference compiles kernels; keep that out of the measured work.
   const warm = toBatchTensor(new Uint8Array(size * size * 3), size, backbone.normalisation);
   backbone.embed(warm);
