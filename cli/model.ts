@@ -11,6 +11,7 @@ import { beforeAfter } from '../core/ml/previous.js';
 import { parseCli } from './args.js';
 import { intOption } from './train.js';
 import { LOCAL_GUILD, openCliContext, type CliContext } from './context.js';
+import { viewsText } from '../core/ml/views.js';
 
 
 const USAGE = `usage: kodiak model list [<dataset>] [--guild G] [--json]
@@ -47,7 +48,7 @@ function modelDetails(m: ModelMeta): string {
       const pc = m.metrics.perClass[c];
       return pc ? `  ${c}: precision ${pct(pc.precision)}, recall ${pct(pc.recall)}, n ${pc.n}` : `  ${c}: no validation images`;
     }),
-    `backbone ${m.backbone} (${m.preprocessing.inputSize} px, ${m.preprocessing.featureSize} features) on ${m.backend}; ${m.epochs} epochs, lr ${m.lr}, seed ${m.seed}; dataset revision ${m.datasetRevision}`,
+    `backbone ${m.backbone} (${m.preprocessing.inputSize} px, ${m.preprocessing.featureSize} features) on ${m.backend}; ${viewsText(m.preprocessing.views)}; ${m.epochs} epochs, lr ${m.lr}, seed ${m.seed}; dataset revision ${m.datasetRevision}`,
     ...(m.backboneNote ? [`note: ${m.backboneNote}`] : []),
     ...(m.fineTune ? [`fine-tuning: ${m.fineTune}`] : []),
   ].join('\n');

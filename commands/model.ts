@@ -8,6 +8,7 @@ import { beforeAfter } from '../core/ml/previous.js';
 import type { BotContext } from '../bot/types.js';
 import { perClassTable } from '../bot/trainReports.js';
 import { datasetRefFrom, requireGuild } from './train.js';
+import { viewsText } from '../core/ml/views.js';
 
 const UPLOAD_LIMIT = 10 * 1024 * 1024;
 
@@ -91,7 +92,7 @@ async function info(interaction: ChatInputCommandInteraction, ctx: BotContext): 
         `Error rate **${pct(meta.metrics.errorRate)}** on ${meta.metrics.nValid} validation images (${meta.metrics.nTrain} for training).`,
         meta.previous ? `${beforeAfter(meta.previous, { modelVersion: meta.version, ...meta.metrics })}.` : '',
         perClassTable({ classes: meta.classes, perClass: meta.metrics.perClass }),
-        `Backbone \`${meta.backbone}\` (${meta.preprocessing.inputSize} px, features ${meta.preprocessing.featureSize}) trained on ${meta.backend}; ${meta.epochs} epochs, lr ${meta.lr}, seed ${meta.seed}; dataset revision ${meta.datasetRevision}.`,
+        `Backbone \`${meta.backbone}\` (${meta.preprocessing.inputSize} px, features ${meta.preprocessing.featureSize}) trained on ${meta.backend}; ${viewsText(meta.preprocessing.views)}; ${meta.epochs} epochs, lr ${meta.lr}, seed ${meta.seed}; dataset revision ${meta.datasetRevision}.`,
         meta.backboneNote ? `⚠️ ${meta.backboneNote}` : '',
         meta.fineTune ? `Fine-tuning: ${meta.fineTune}` : '',
       ]

@@ -139,6 +139,7 @@ describe('kodiak train / predict / model', () => {
     const info = await cli(modelMain, ['info', 'shapes']);
     expect(info.stdout).toContain('shapes v1');
     expect(info.stdout).toContain('backbone mobilenet_v2_035 (224 px, 1280 features)');
+    expect(info.stdout).toContain('4 views averaged (original, mirror, 320px, 320px-mirror)');
 
     const out = path.join(tmp, 'shapes.zip');
     const exported = await cli(modelMain, ['export', 'shapes', '--out', out]);

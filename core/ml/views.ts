@@ -53,3 +53,8 @@ export function viewsFor(spec: BackboneSpec, asked: readonly View[]): View[] {
 export function viewCacheId(backboneId: string, view: View): string {
   return view === 'original' ? backboneId : `${backboneId}.${view.replace('-mirror', '.mirror')}`;
 }
+
+/** How /model info and `kodiak model info` say which views a model averages. */
+export function viewsText(views: readonly View[] | undefined): string {
+  return !views || views.length <= 1 ? 'one view of each picture' : `${views.length} views averaged (${views.join(', ')})`;
+}
