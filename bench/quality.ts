@@ -21,15 +21,16 @@
 //
 // Measured 2026-12-02 on the 2-core machine, default views (spread over folds / flip seeds):
 //   openclipart_food: accuracy 0.794 (0.698-0.854) linear-probe 0.753 (0.651-0.809); precision
-//     0.592 (0.522-0.667) recall 0.625 (0.500-0.708) (F1 0.608); quality-flagged 0.034;
-//     out-of-domain 0.705 (0.636-0.806), in-domain 0.076 (0.070-0.085); 204 s
+//     0.562 (0.519-0.586) recall 0.681 (0.583-0.750) (F1 0.615); quality-flagged 0.034;
+//     out-of-domain 0.705 (0.636-0.806), in-domain 0.076 (0.070-0.085); 100 s
 //   tuxpaint_things: accuracy 0.873 (0.800-0.947) linear-probe 0.843 (0.794-0.895); precision
-//     0.712 (0.636-0.833) recall 0.564 (0.385-0.769) (F1 0.630); quality-flagged 0.008;
-//     out-of-domain 0.549 (0.426-0.667), in-domain 0.094 (0.087-0.105); 108 s
+//     0.611 (0.500-0.733) recall 0.615 (0.462-0.846) (F1 0.613); quality-flagged 0.008;
+//     out-of-domain 0.549 (0.426-0.667), in-domain 0.094 (0.087-0.105); 53 s
 //   The steps there (same folds and seeds): accuracy with the original view only = the probe;
-//   + mirror 0.758 / 0.876; all four views 0.794 / 0.873. Cleaner F1 single view 0.472 / 0.596,
-//   four views 0.536 / 0.623, + the 0.7 margin 0.608 / 0.630. None of these with the old rule
-//   (distance or top probability) 0.755 / 0.301.
+//   + mirror 0.758 / 0.876; all four views 0.794 / 0.873. Cleaner F1 single view (5 runs) 0.472
+//   / 0.596; four views (5 runs) 0.536 / 0.623; + the 0.7 margin 0.608 / 0.630; with 2 runs (the
+//   default for several views) 0.615 / 0.613. None of these with the old rule (distance or top
+//   probability) 0.755 / 0.301.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

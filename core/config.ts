@@ -138,8 +138,11 @@ const schema = z.object({
   MODEL_MIRROR_URL: url.optional(),
   BACKBONE_SHA256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   EMBED_THREADS: int(1, 64).default(2),
-  /** Differently seeded k-fold runs the cleaner averages (fewer = faster, noisier). */
-  CLEAN_REPEATS: int(1, 20).default(5),
+  /**
+   * Differently seeded k-fold runs the cleaner averages (fewer = faster, noisier). Unset: 2 with
+   * several IMAGE_VIEWS, 5 with one (core/clean/confident.ts defaultRepeats).
+   */
+  CLEAN_REPEATS: int(1, 20).optional(),
 
   // Quotas (core/quotas.ts): runs per member per hour and per server per day, runs in progress
   // per server, images per dataset.

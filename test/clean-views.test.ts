@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { multiViewFitPredict, sideBySide } from '../core/clean/multiView.js';
 import { outOfFoldProbabilities } from '../core/clean/confident.js';
 import type { FitPredict } from '../core/clean/types.js';
+import { findSuspects, type CleanItem } from '../core/clean/report.js';
 
 describe('the label model over views', () => {
   it('lays the views of each image side by side', () => {
@@ -38,5 +39,16 @@ describe('the label model over views', () => {
     };
     const r = await outOfFoldProbabilities({ X: sideBySide(views, 1), labels, nClasses: 2, dim: 3, fitPredict: multiViewFitPredict(inner, 3), seed: 1 });
     expect(r.probs.length).toBe(n * 2);
+  });
+
+  it('averages fewer k-fold runs by default when the model sees several views (each run already sees them all)', async () => {
+    const n = 12;
+    const items: CleanItem[] = Array.from({ length: n }, (_, i) => ({ id: i.toString(16).padStart(64, '0'), label: i % 2 ? 'a' : 'b', status: 'active', source: { kind: 'import', path: `${i}.png` }, phash: '0'.repeat(16) }));
+    const E = Float32Array.from({ length: n * 2 }, (_, j) => (j % 2 ? 1 : Math.floor(j / 2) % 2));
+    const even: FitPredict = async (_x, _y, testX, nClasses, dim) => new Float32Array((testX.length / dim) * nClasses).fill(1 / nClasses);
+    const one = await findSuspects({ items, embeddings: E, classes: ['a', 'b'], kind: 'labels', fitPredict: even });
+    const four = await findSuspects({ items, embeddings: E, moreViews: [E, E, E], classes: ['a', 'b'], kind: 'labels', fitPredict: even });
+    expect(one.summary.repeats).toBe(5);
+    expect(four.summary.repeats).toBe(2);
   });
 });

@@ -15,6 +15,16 @@ import type { FitPredict } from './types.js';
 export const DEFAULT_REPEATS = 5;
 
 /**
+ * Repeats by default for a label model that sees `views` views of each image. Each head of a
+ * multi-view model already averages four pictures of every image, so fewer runs do: on the real
+ * sets with 10% flips (4 views, margin 0.7) 2 runs gave F1 0.615 / 0.613 and 5 runs 0.608 / 0.630,
+ * at 2/5 of the time (about 20 s instead of 50 s for 237 images on 2 cores).
+ */
+export function defaultRepeats(views: number): number {
+  return views > 1 ? 2 : DEFAULT_REPEATS;
+}
+
+/**
  * A flagged image's best other class must beat its given label by more than this much
  * out-of-fold probability. Confident learning's counts come from per-class thresholds, so on
  * classes that really overlap (dessert and bread drawn alike) it flags many images the model is

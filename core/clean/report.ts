@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DatasetItem, DatasetRef, Split } from '../store/types.js';
 import type { CleanKind } from '../jobs.js';
-import { DEFAULT_REPEATS, findLabelIssues, inSampleProbabilities, outOfFoldProbabilities, topLosses, type FilterBy, type RankBy } from './confident.js';
+import { defaultRepeats, findLabelIssues, inSampleProbabilities, outOfFoldProbabilities, topLosses, type FilterBy, type RankBy } from './confident.js';
 import { describePair, findDuplicates, DEFAULT_COSINE_THRESHOLD, DEFAULT_HAMMING_THRESHOLD } from './duplicates.js';
 import { describeOutlier, findOutliers } from './outliers.js';
 import { assessImages } from './quality.js';
@@ -38,7 +38,7 @@ export interface FindSuspectsInput {
   seed?: number;
   /** k of the k-fold (default 5). */
   folds?: number;
-  /** How many differently seeded k-fold runs are averaged (default DEFAULT_REPEATS). */
+  /** How many differently seeded k-fold runs are averaged (default: defaultRepeats of the views). */
   repeats?: number;
   /** Called after each head trained for out-of-fold probabilities (for progress messages). */
   onFold?: (done: number, total: number) => void;
@@ -141,7 +141,7 @@ export async function findSuspects(input: FindSuspectsInput): Promise<CleanRepor
   const classesPresent = new Set(labels).size;
   if (needsModel && model.fitPredict && n >= 4 && classesPresent >= 2 && input.labelView !== 'top-losses') {
     const r = await outOfFoldProbabilities({
-      X: model.X, labels, nClasses: K, dim: model.dim, fitPredict: model.fitPredict, seed, folds: input.folds, repeats: input.repeats ?? DEFAULT_REPEATS, onFold: input.onFold,
+      X: model.X, labels, nClasses: K, dim: model.dim, fitPredict: model.fitPredict, seed, folds: input.folds, repeats: input.repeats ?? defaultRepeats(views.length), onFold: input.onFold,
     });
     oof = r.probs;
     summary.folds = r.folds;
