@@ -37,7 +37,7 @@ import { addCollectFlow } from '../core/collectFlow.js';
 import { SEARCH_PROVIDER_IDS } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { CollectPayload, CollectProgress, DatasetRef } from '../core/jobs.js';
-import { checkDatasetRoom, startRun } from '../core/quotas.js';
+import { admitRun, checkDatasetRoom, releaseRun, startRun } from '../core/quotas.js';
 import { parseClassList } from '../core/store/classNames.js';
 import type { DatasetMeta } from '../core/store/types.js';
 import { deleteDataset } from '../core/services.js';
@@ -166,11 +166,14 @@ async function add(interaction: ChatInputCommandInteraction, ctx: BotContext): P
   await ctx.datasets.require(dataset);
   // Without `recent` everything can be checked now, so a refusal (a wrong file, a quota) is private.
   const early = recent ? undefined : await admitAdd(interaction, ctx, dataset, className, planAttachments(files, className));
+  // With `recent` the images are known only after reading history, but the run's quota is not
+  // about them: it is checked now, privately too, and its place given back if the rest fails.
+  const lease = recent ? await admitRun(ctx, addRunOf(interaction, dataset)) : undefined;
   // Acknowledge before the history request: a slow or rate-limited route must not cost the 3-second window.
   await interaction.deferReply();
   const reply = longReply(interaction, ctx.log, () => ctx.now());
   try {
-    const payload = early ?? (await admitAdd(interaction, ctx, dataset, className, planAttachments(files, className, await recentImages(interaction, ctx, recent!))));
+    const payload = early ?? (await payloadFromHistory(interaction, ctx, dataset, className, files, recent!, lease!));
     const summaries = await runAddJob(ctx, payload, interaction.id, (p) => reply.progress(addProgressText(dataset.name, p)));
     await reply.finish(addSummaryText(dataset.name, mergeAddSummaries(summaries)));
   } catch (err) {
@@ -186,12 +189,29 @@ async function recentImages(interaction: ChatInputCommandInteraction, ctx: BotCo
   return posted;
 }
 
-/** Room in the dataset (from its counters) and a place among the server's runs; the lease goes with the job. */
-async function admitAdd(interaction: ChatInputCommandInteraction, ctx: BotContext, dataset: DatasetRef, className: string | undefined, plan: AddPlan) {
+const addRunOf = (interaction: ChatInputCommandInteraction, dataset: DatasetRef) => ({ action: 'add' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id });
+
+async function checkAddRoom(ctx: BotContext, dataset: DatasetRef, plan: AddPlan): Promise<void> {
   const adding = plan.images.length + plan.channelImages.length;
   checkDatasetRoom(ctx.config, await ctx.datasets.imageCount(dataset), adding, `adding ${adding} images`);
-  const run = { action: 'add' as const, guildId: dataset.guildId, userId: interaction.user.id, runId: interaction.id };
-  return startRun(ctx, run, async (lease) => addPayloadFor(plan, dataset, className, lease));
+}
+
+/** Room in the dataset (from its counters) and a place among the server's runs; the lease goes with the job. */
+async function admitAdd(interaction: ChatInputCommandInteraction, ctx: BotContext, dataset: DatasetRef, className: string | undefined, plan: AddPlan) {
+  await checkAddRoom(ctx, dataset, plan);
+  return startRun(ctx, addRunOf(interaction, dataset), async (lease) => addPayloadFor(plan, dataset, className, lease));
+}
+
+/** The images of the channel's last `recent` messages, for a run admitted already (`lease`, given back on failure). */
+async function payloadFromHistory(interaction: ChatInputCommandInteraction, ctx: BotContext, dataset: DatasetRef, className: string | undefined, files: Attachment[], recent: number, lease: string) {
+  try {
+    const plan = planAttachments(files, className, await recentImages(interaction, ctx, recent));
+    await checkAddRoom(ctx, dataset, plan);
+    return addPayloadFor(plan, dataset, className, lease);
+  } catch (err) {
+    await releaseRun(ctx, dataset.guildId, lease);
+    throw err;
+  }
 }
 
 function addProgressText(name: string, p: CollectProgress): string {

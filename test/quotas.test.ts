@@ -90,5 +90,9 @@ describe('quotas through Discord', () => {
     const third = await k.fake.user('carol').runCommand('dataset collect', { name: 'pets', images: 10 });
     expect((await third.reply()).content).toMatch(/already has 2 trainings or collections in progress/);
     expect(third.ephemeral).toBe(true);
+    // Adding the channel's recent images is refused as privately, before its history is read.
+    const fourth = await k.fake.user('dave').runCommand('dataset add', { name: 'pets', recent: 5 });
+    expect((await fourth.reply()).content).toMatch(/already has 2 trainings or collections in progress/);
+    expect(fourth.ephemeral).toBe(true);
   });
 });
