@@ -15,6 +15,7 @@ import { createRedis } from '../core/redis.js';
 import { createServices, type Services } from '../core/services.js';
 import { syntheticImages } from './fixtures/images.js';
 import { deleteKeys } from './helpers/stack.js';
+import { EmbeddingCache } from '../core/ml/embedCache.js';
 
 const prefix = `t-${randomUUID().slice(0, 8)}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kodiak-storage-'));
@@ -52,5 +53,21 @@ describe('an unwritable DATA_DIR', () => {
     const reply = errorReplyText(err, 'ref1');
     expect(reply).toMatch(/could not store images/);
     expect(reply).not.toContain(dataDir);
+  });
+});
+
+describe('an unwritable embedding cache', () => {
+  it('fails as a storage error naming the folder, not as a crash', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kodiak-storage-emb-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'embeddings'), 'a file where the embedding cache should be');
+      const cache = new EmbeddingCache(dir, 'mobilenet_v2_035', 4);
+      const err = await cache.put('a'.repeat(64), new Float32Array(4)).then(() => undefined, (e: unknown) => e);
+      expect(isStorageError(err)).toBe(true);
+      expect((err as StorageError).message).toContain(path.join(dir, 'embeddings'));
+      expect(errorReplyText(err, 'ref2')).toMatch(/^💾 /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { asStorageError } from '../errors.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -35,10 +36,15 @@ export class EmbeddingCache {
   async put(sha256: string, features: Float32Array): Promise<void> {
     if (features.length !== this.featureSize) throw new Error(`expected ${this.featureSize} features, got ${features.length}`);
     const file = this.pathOf(sha256);
-    await fs.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${randomUUID().slice(0, 8)}.tmp`;
-    await fs.writeFile(tmp, new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
-    await fs.rename(tmp, file);
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(tmp, new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
+      await fs.rename(tmp, file);
+    } catch (err) {
+      // A full or read-only disk fails the job as the machine's fault, saying so (core/errors.ts).
+      throw asStorageError(err, path.dirname(file));
+    }
   }
 
   /** The cached features of the given images; missing ones are absent from the map. */
