@@ -10,6 +10,7 @@ import { mergeSources, providerLines } from '../core/collect/providerReport.js';
 import { collectPayload, collectProgress, type CollectProgress, type CollectResult, type DatasetRef, type ReportTarget } from '../core/jobs.js';
 import type { NotifyHandler } from './notify.js';
 import type { ProgressEditor } from './progress.js';
+import { postResult } from './resultPost.js';
 import { renderProgress, type ProgressState } from './progressView.js';
 
 interface Tracked {
@@ -174,22 +175,21 @@ export function collectSummaryEmbed(dataset: DatasetRef, results: CollectResult[
 
 /**
  * The 'collect-done' notify handler: the progress message gets its final state, then the
- * summary is posted. Retried deliveries edit the same message again, so only the post can
- * repeat, and only if Discord accepted it but the answer was lost.
+ * summary is posted (see ProgressEditor.finish for a thread archived meanwhile). Retried
+ * deliveries edit the same message again, so only the post can repeat, and only if Discord
+ * accepted it but the answer was lost; a refused one is logged, not retried (see postResult).
  */
 export function collectDoneHandler(editor: ProgressEditor): NotifyHandler<'collect-done'> {
-  return async ({ target, dataset, results }, ctx) => {
-    if (target.progressMessageId) {
-      const body = finishTracking(target, dataset, results);
-      await editor.update(target.channelId, target.progressMessageId, () => body, true);
-    }
-    const channel = await ctx.client.channels.fetch(target.channelId);
-    if (!channel?.isSendable()) return;
-    await channel.send({
-      content: `<@${target.userId}> the collection for **${escapeMarkdown(dataset.name)}** has finished.`,
-      embeds: [collectSummaryEmbed(dataset, results)],
-      // Ping the person who asked, and nobody else whatever the names contain.
-      allowedMentions: { parse: [], users: [target.userId] },
-    });
+  return async ({ target, dataset, results }, ctx, job) => {
+    const post = () =>
+      postResult(ctx, target.channelId, {
+        content: `<@${target.userId}> the collection for **${escapeMarkdown(dataset.name)}** has finished.`,
+        embeds: [collectSummaryEmbed(dataset, results)],
+        // Ping the person who asked, and nobody else whatever the names contain.
+        allowedMentions: { parse: [], users: [target.userId] },
+      }, { jobId: job.id, kind: 'collect-done' });
+    if (!target.progressMessageId) return void (await post());
+    const body = finishTracking(target, dataset, results);
+    await editor.finish(target.channelId, target.progressMessageId, () => body, post);
   };
 }

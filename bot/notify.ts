@@ -5,6 +5,7 @@ import { Worker, type Job } from 'bullmq';
 import { blockingConnection } from '../core/redis.js';
 import type { MessageCreateOptions } from 'discord.js';
 import { notifyPayload, type NotifyPayload } from '../core/jobs.js';
+import { postResult } from './resultPost.js';
 import type { BotContext } from './types.js';
 
 export type NotifyKind = NotifyPayload['kind'];
@@ -19,9 +20,9 @@ export async function postOnce(ctx: BotContext, job: Job, channelId: string, bui
   const key = `${ctx.config.QUEUE_PREFIX}:posted:${job.id}`;
   const existing = await ctx.redis.get(key);
   if (existing) return existing;
-  const channel = await ctx.client.channels.fetch(channelId);
-  if (!channel?.isSendable()) return undefined;
-  const message = await channel.send(await build());
+  // A refused post (e.g. a locked thread and its parent) is logged there and not retried.
+  const message = await postResult(ctx, channelId, await build(), { jobId: job.id, kind: job.data?.kind });
+  if (!message) return undefined;
   await ctx.redis.set(key, message.id, 'EX', 7 * 24 * 3600);
   return message.id;
 }

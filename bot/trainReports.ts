@@ -83,12 +83,11 @@ export async function trainReportMessage(result: TrainResult, models: ModelStore
 export function trainDoneHandler(progress: ProgressEditor): NotifyHandler<'train-done'> {
   return async (payload, ctx: BotContext, job) => {
     const { target, result } = payload;
-    if (target.progressMessageId) {
-      const state = stateFor(target, result.dataset.name);
-      state.title = `Trained ${escapeMarkdown(result.dataset.name)}: model v${result.modelVersion}, error rate ${pct(result.errorRate)}`;
-      state.train = { stage: 'saving', done: 1, total: 1, detail: 'done' };
-      await progress.update(target.channelId, target.progressMessageId, () => renderProgress(state), true);
-    }
-    await postOnce(ctx, job, target.channelId, async () => trainReportMessage(result, ctx.models));
+    const post = () => postOnce(ctx, job, target.channelId, async () => trainReportMessage(result, ctx.models));
+    if (!target.progressMessageId) return void (await post());
+    const state = stateFor(target, result.dataset.name);
+    state.title = `Trained ${escapeMarkdown(result.dataset.name)}: model v${result.modelVersion}, error rate ${pct(result.errorRate)}`;
+    state.train = { stage: 'saving', done: 1, total: 1, detail: 'done' };
+    await progress.finish(target.channelId, target.progressMessageId, () => renderProgress(state), post);
   };
 }

@@ -7,15 +7,17 @@ import { rememberMessage, currentDecisions } from './decisions.js';
 import { DEFAULT_PAGE, pageFooter, suspectBody, suspectImage, summaryMessage } from './views.js';
 import type { NotifyHandler } from '../notify.js';
 import { postOnce } from '../notify.js';
+import { postingChannel } from '../resultPost.js';
 import type { BotContext } from '../types.js';
 
 const POSTED_TTL_SECONDS = 7 * 24 * 3600;
 const postedKey = (ctx: BotContext, reportId: string, what: string | number) => `${ctx.config.QUEUE_PREFIX}:clean:posted:${reportId}:${what}`;
 
+/** The channel, or the parent of a locked thread, where the summary went too (see postResult). */
 async function sendable(ctx: BotContext, channelId: string) {
-  const channel = await ctx.client.channels.fetch(channelId);
-  if (!channel?.isSendable()) throw new Error(`cannot post in channel ${channelId}`);
-  return channel;
+  const where = await postingChannel(ctx, channelId);
+  if (!where) throw new Error(`cannot post in channel ${channelId}`);
+  return where.channel;
 }
 
 /** Posts suspects offset..offset+count-1 (those not posted yet), then the page footer. */
