@@ -8,6 +8,9 @@ import * as train from '../commands/train.js';
 import * as status from '../commands/status.js';
 import { startFakeSearch, type FakeSearch } from './fakes/search/server.js';
 import { expectNoInvalidRequests, startKodiak, type Kodiak } from './helpers/harness.js';
+import { initBackend } from '../core/ml/backend.js';
+import { MINUS_ONE_TO_ONE } from '../core/ml/backbones/registry.js';
+import { trainHead } from '../core/ml/head.js';
 
 let k: Kodiak;
 let search: FakeSearch;
@@ -123,17 +126,52 @@ describe('where commands are offered', () => {
   });
 });
 
+/**
+ * A small saved model made active in the fake's channel, so a dropped photo would be classified:
+ * the workers are off, so it shows as a waiting predict job.
+ */
+async function activateModel(kodiak: Kodiak): Promise<void> {
+  await initBackend('wasm');
+  const X = Float32Array.from({ length: 24 }, (_, i) => (i % 4 === i % 3 ? 1 : 0));
+  const head = await trainHead(X, Int32Array.from([0, 1, 0, 1, 0, 1]), { nClasses: 2, dim: 4, epochs: 2 });
+  const dataset = { guildId: kodiak.fake.guild.id, name: 'bears' };
+  await kodiak.ctx.models.save(dataset, {
+    classes: ['grizzly', 'teddy'], backbone: 'mobilenet_v2_035', backend: 'wasm',
+    preprocessing: { backbone: 'mobilenet_v2_035', inputSize: 224, normalisation: MINUS_ONE_TO_ONE, featureSize: 4, resize: 'shorter-side-then-centre-crop' },
+    metrics: { accuracy: 1, errorRate: 0, loss: 0.1, perClass: {}, confusion: [], nTrain: 6, nValid: 2 },
+    datasetRevision: 1, seed: 42, epochs: 2, lr: 3e-3, head: head.toJSON(),
+  });
+  head.dispose();
+  await kodiak.ctx.models.setActive(dataset.guildId, kodiak.fake.channel().id, { dataset });
+}
+
+const waitingPredictions = async (kodiak: Kodiak) => (await kodiak.ctx.queues.predict.getJobCounts('waiting')).waiting ?? 0;
+const photo = { attachments: [{ name: 'bear.jpg', data: Buffer.from('any bytes'), contentType: 'image/jpeg' }] };
+
 describe('without the Message Content intent', () => {
+  it('with it, a photo dropped where a model is active is sent to be classified (the control)', async () => {
+    const reading = await startKodiak({ queues: [] });
+    try {
+      await activateModel(reading);
+      await reading.fake.user('alice').send(photo);
+      await expect.poll(() => waitingPredictions(reading), { timeout: 10_000 }).toBe(1);
+    } finally {
+      await reading.stop();
+    }
+  });
+
   it('DISCORD_MESSAGE_CONTENT=false: commands work, dropped photos are not read, /status says why', async () => {
     const plain = await startKodiak({ queues: [], discord: { privilegedIntents: [] }, env: { DISCORD_MESSAGE_CONTENT: 'false', COMMAND_PERMISSION: 'ManageMessages' } });
     try {
+      await activateModel(plain);
       const alice = plain.fake.user('alice');
       const reply = await (await alice.runCommand('status')).reply();
       const field = reply.embeds[0]!.fields!.find((f) => f.name === 'Photo classification')!;
       expect(field.value).toContain('Message Content');
       const since = plain.fake.mark();
-      await alice.send({ attachments: [{ name: 'bear.jpg', data: Buffer.from('not read'), contentType: 'image/jpeg' }] });
+      await alice.send(photo);
       await (await alice.runCommand('help')).reply();
+      expect(await waitingPredictions(plain)).toBe(0);
       expect(plain.fake.events('message.create', since).filter((e) => e.detail?.authorId === plain.fake.botUser.id && !plain.fake.message(e.subject).interaction_metadata)).toEqual([]);
       // COMMAND_PERMISSION=ManageMessages: /train is offered only to members who may manage messages.
       await expect(alice.runCommand('train', { name: 'bears' })).rejects.toThrow(/not offered/);
