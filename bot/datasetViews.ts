@@ -2,7 +2,7 @@
 // name that came from a user (dataset, class, provider text) is markdown-escaped here; the
 // messages that carry them are sent with no allowed mentions.
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
-import { escapeMarkdown } from '../core/render/markdown.js';
+import { escapeMarkdown, sourceText } from '../core/render/markdown.js';
 import type { AddSummary } from '../core/collect/collect.js';
 import { providerLines } from '../core/collect/providerReport.js';
 import type { ProviderReport } from '../core/jobs.js';
@@ -124,10 +124,17 @@ export function addSummaryText(name: string, summary: AddSummary): string {
   const lines = [
     `Added ${plural(summary.kept, 'image')} to ${bold(name)}${perClass.length ? ` (${perClass.join(', ')})` : ''} out of ${summary.total}.`,
     summary.addedClasses.length ? `New classes from the zip's folders: ${summary.addedClasses.map(bold).join(', ')}.` : '',
-    summary.duplicates ? `${plural(summary.duplicates, 'duplicate')} of images already there skipped.` : '',
+    summary.duplicates ? `${plural(summary.duplicates, 'duplicate')} of images already there skipped${skippedList(summary.skippedDuplicates)}.` : '',
     notAdded.length ? `Not added: ${notAdded.join('; ')}.` : '',
   ];
   return lines.filter(Boolean).join('\n').slice(0, 2000);
+}
+
+/** Which files were duplicates of which images (the first few), so a user can check them. */
+function skippedList(skipped: AddSummary['skippedDuplicates'], max = 5): string {
+  if (skipped.length === 0) return '';
+  const shown = skipped.slice(0, max).map((d) => `${sourceText(d.source)} ${d.distance === undefined ? 'is' : 'looks like'} ${sourceText(d.of.source)} (${bold(d.of.label)})`);
+  return `: ${shown.join('; ')}${skipped.length > max ? `; and ${skipped.length - max} more` : ''}`;
 }
 
 /** Adds up the summaries of several attachments. */

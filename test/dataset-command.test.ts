@@ -103,7 +103,11 @@ describe('dataset views', () => {
     expect(merged).toMatchObject({ total: 7, kept: 3, duplicates: 1, perClass: { cub: 3 }, addedClasses: ['cub'], skippedDuplicates: [{ source: 'b.jpg' }] });
     const text = addSummaryText('my_bears', merged);
     expect(text).toContain('Added 3 images to **my\\_bears** (**cub**: 3) out of 7.');
-    expect(text).toContain('1 duplicate of images already there skipped');
+    expect(text).toContain('1 duplicate of images already there skipped: `b.jpg` is `a.jpg` (**cub**).');
+    // Named, escaped, and cut after five.
+    const many = addSummaryText('x', { ...merged, duplicates: 7, skippedDuplicates: Array.from({ length: 7 }, (_, i) => ({ source: `https://e.x/${i}*.jpg`, of: { id: 'f', source: 'c`d.png', label: 'cub' }, distance: 3 })) });
+    expect(many).toContain('<https://e.x/0*.jpg> looks like `c\'d.png` (**cub**)');
+    expect(many).toContain('; and 2 more.');
     expect(text).toContain('Not added: not an image: 3.');
   });
 
